@@ -1,0 +1,109 @@
+/** `rdlab spec validate|expand <file>`: check a sweep spec and list its cells. */
+import { readFile } from 'node:fs/promises';
+import {
+  type Cell,
+  dropoutGamma,
+  formatProblem,
+  parseSpecText,
+  type SpecValidation,
+  validateSpec,
+} from '@rdlab/core';
+import type { Command } from 'commander';
+import { CliError, EXIT } from '../errors.js';
+import { renderTable } from '../table.js';
+
+async function readSpec(file: string): Promise<SpecValidation> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'no such file'
+        : (error as Error).message;
+    throw new CliError(`cannot read spec '${file}': ${reason}`);
+  }
+  const parsed = parseSpecText(text);
+  return parsed.ok ? validateSpec(parsed.value) : parsed;
+}
+
+function reportProblems(file: string, result: Extract<SpecValidation, { ok: false }>): never {
+  const n = result.problems.length;
+  throw new CliError(
+    `${file}: ${n} problem${n === 1 ? '' : 's'}\n${result.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+  );
+}
+
+/** The JSON form of a cell for `spec expand --json`. */
+export function cellJson(cell: Cell) {
+  return {
+    id: cell.id,
+    dataset: cell.dataset,
+    attribute: cell.attribute,
+    dropout: {
+      kind: cell.dropout.kind,
+      gamma: dropoutGamma(cell.dropout),
+      ...(cell.dropout.kind === 'threshold' ? { delta: cell.dropout.delta } : {}),
+    },
+    target: cell.target,
+    seed: cell.seed,
+  };
+}
+
+export function registerSpecCommands(program: Command): void {
+  const spec = program.command('spec').description('check sweep specs and list their cells');
+
+  spec
+    .command('validate')
+    .description('check a sweep spec (YAML or JSON); exit 0 if valid, 2 with every problem if not')
+    .argument('<file>', 'the spec file')
+    .action(async (file: string) => {
+      const result = await readSpec(file);
+      if (!result.ok) reportProblems(file, result);
+      const attributes = result.spec.datasets.reduce((n, d) => n + d.attributes.length, 0);
+      const variants = new Set(result.cells.map((c) => JSON.stringify(c.dropout))).size;
+      const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+      console.log(
+        `${file}: valid, ${count(result.cells.length, 'cell')} = ${count(attributes, 'attribute')} × ${count(result.spec.targets.length, 'target')} × ${count(variants, 'dropout variant')} × ${count(result.spec.seeds.length, 'seed')}`,
+      );
+    });
+
+  spec
+    .command('expand')
+    .description('list the cells of a sweep spec, in run order')
+    .argument('<file>', 'the spec file')
+    .option('--json', 'print {"count", "cells": [...]} instead of a table')
+    .action(async (file: string, options: { json?: boolean }) => {
+      const result = await readSpec(file);
+      if (!result.ok) reportProblems(file, result);
+      if (options.json) {
+        console.log(
+          JSON.stringify(
+            { count: result.cells.length, cells: result.cells.map(cellJson) },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      const rows = result.cells.map((c) => {
+        const j = cellJson(c);
+        return [
+          c.index + 1,
+          c.id,
+          c.dataset,
+          c.attribute,
+          c.target,
+          c.dropout.kind,
+          j.dropout.gamma ?? j.dropout.delta ?? null,
+          c.seed,
+        ];
+      });
+      console.log(
+        renderTable(['#', 'id', 'dataset', 'attribute', 'target', 'dropout', 'γ/δ', 'seed'], rows),
+      );
+      console.log(`\n${result.cells.length} cells`);
+    });
+}
+
+export { EXIT };

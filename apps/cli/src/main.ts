@@ -1,0 +1,44 @@
+/**
+ * The rdlab command line.
+ *
+ *   rdlab spec validate examples/table1.yaml
+ *   rdlab spec expand examples/demo.yaml --json
+ */
+import { Command, CommanderError } from 'commander';
+import { registerSpecCommands } from './commands/spec.js';
+import { CliError, EXIT } from './errors.js';
+
+export function buildProgram(): Command {
+  const program = new Command('rdlab')
+    .description('reward-dropout RLHF experiments, from one machine to a cluster')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerSpecCommands(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      console.error(`rdlab: ${error.message}`);
+      return error.exitCode;
+    }
+    console.error(`rdlab: ${(error as Error).message ?? String(error)}`);
+    if (process.env.RDLAB_DEBUG) console.error(error);
+    return EXIT.failure;
+  }
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  process.exitCode = await run(process.argv.slice(2));
+}

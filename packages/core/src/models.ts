@@ -1,0 +1,112 @@
+/**
+ * Model presets by name. The numbers live here, beside the spec that names them, so a spec is
+ * validated without loading tfjs; `@rdlab/ml` builds the models from these configs.
+ *
+ * Legend: V = vocabulary size, C = embedding width (n_embd), L = layers, H = heads,
+ * P = positions (n_positions). Names follow Hugging Face's GPT-2 config.json.
+ */
+
+/** A GPT-2 architecture, with Hugging Face config.json names. */
+export interface Gpt2Config {
+  vocab_size: number; // V
+  n_positions: number; // P: longest sequence, prefix included
+  n_embd: number; // C
+  n_layer: number; // L
+  n_head: number; // H; C must be divisible by H
+  layer_norm_epsilon: number;
+}
+
+export const LM_PRESETS = {
+  /** ≈0.24M parameters: unit tests and the demo on one CPU core. */
+  tiny: {
+    vocab_size: 2048,
+    n_positions: 64,
+    n_embd: 64,
+    n_layer: 2,
+    n_head: 2,
+    layer_norm_epsilon: 1e-5,
+  },
+  /** ≈1.3M parameters: the real-data runs on a CPU node (the native backend's reference model). */
+  small: {
+    vocab_size: 4096,
+    n_positions: 64,
+    n_embd: 128,
+    n_layer: 4,
+    n_head: 4,
+    layer_norm_epsilon: 1e-5,
+  },
+  /** GPT-2 124M: the paper's target model. */
+  gpt2: {
+    vocab_size: 50257,
+    n_positions: 1024,
+    n_embd: 768,
+    n_layer: 12,
+    n_head: 12,
+    layer_norm_epsilon: 1e-5,
+  },
+  'gpt2-medium': {
+    vocab_size: 50257,
+    n_positions: 1024,
+    n_embd: 1024,
+    n_layer: 24,
+    n_head: 16,
+    layer_norm_epsilon: 1e-5,
+  },
+  /** GPT-2 774M (Table 2). */
+  'gpt2-large': {
+    vocab_size: 50257,
+    n_positions: 1024,
+    n_embd: 1280,
+    n_layer: 36,
+    n_head: 20,
+    layer_norm_epsilon: 1e-5,
+  },
+} as const satisfies Record<string, Gpt2Config>;
+
+export type LmPreset = keyof typeof LM_PRESETS;
+export const LM_PRESET_NAMES = Object.keys(LM_PRESETS) as LmPreset[];
+
+/** Reward-model (text classifier) architectures. */
+export interface ClassifierConfig {
+  /** Token embedding width. */
+  embedDim: number;
+  /** Convolution widths (tokens), one filter bank each. */
+  kernelSizes: number[];
+  /** Filters per kernel size. */
+  filters: number;
+  /** Longest input in tokens; longer inputs are truncated. */
+  maxLength: number;
+  dropout: number;
+}
+
+export const CLASSIFIER_PRESETS = {
+  /** A Kim (2014)-style CNN over learned embeddings: fast on CPU, ≥90% on Yelp sentiment. */
+  cnn: { embedDim: 64, kernelSizes: [2, 3, 4], filters: 64, maxLength: 64, dropout: 0.2 },
+  'cnn-large': {
+    embedDim: 128,
+    kernelSizes: [2, 3, 4, 5],
+    filters: 128,
+    maxLength: 128,
+    dropout: 0.3,
+  },
+} as const satisfies Record<string, ClassifierConfig>;
+
+export type ClassifierPreset = keyof typeof CLASSIFIER_PRESETS;
+export const CLASSIFIER_PRESET_NAMES = Object.keys(CLASSIFIER_PRESETS) as ClassifierPreset[];
+
+/** Parameters of a GPT-2 with tied embeddings (lm_head shares wte). */
+export function gpt2ParameterCount(c: Gpt2Config): number {
+  const C = c.n_embd;
+  const block =
+    2 * C /* ln_1 */ +
+    C * 3 * C +
+    3 * C /* c_attn */ +
+    C * C +
+    C /* attn c_proj */ +
+    2 * C /* ln_2 */ +
+    C * 4 * C +
+    4 * C /* c_fc */ +
+    4 * C * C +
+    C; /* mlp c_proj */
+  return c.vocab_size * C + c.n_positions * C + c.n_layer * block + 2 * C;
+}

@@ -1,0 +1,165 @@
+/**
+ * Grid expansion: a validated spec → a deterministic list of cells.
+ *
+ * Order: dataset, attribute, target, dropout variant, seed (the last varies fastest). `none`
+ * is one variant, never multiplied by γ. A cell's id hashes every resolved setting its result
+ * depends on, and no label: the same cell written in two specs has the same id, so its
+ * artifacts and results are shared.
+ */
+import { DATASET_FORMATS, type DatasetFormatName } from '../datasets.js';
+import { contentHash } from '../hash.js';
+import type { DropoutConfig } from '../objective/dropout.js';
+import type { DatasetSpec, DropoutEntry, LmModelRef, SweepSpec, TargetSpec } from './schema.js';
+
+/** One training run of the sweep: a point of the grid. */
+export interface Cell {
+  /** Stable content id, `c` + 16 hex digits. */
+  id: string;
+  /** Position in the expansion order. */
+  index: number;
+  dataset: string;
+  attribute: string;
+  target: string;
+  dropout: DropoutConfig;
+  seed: number;
+}
+
+export interface ResolvedDataset {
+  name: string;
+  source: string;
+  format: DatasetFormatName;
+  attributes: string[];
+  trainSplit: string;
+  evalSplit: string;
+}
+
+export interface ResolvedTarget {
+  name: string;
+  model: LmModelRef;
+  init: TargetSpec['init'];
+  freezeAllButLastBlock: boolean;
+}
+
+export function resolveDataset(dataset: DatasetSpec): ResolvedDataset {
+  const format: DatasetFormatName = dataset.format ?? 'builtin';
+  return {
+    name: dataset.name,
+    source: dataset.source,
+    format,
+    attributes: dataset.attributes,
+    trainSplit: dataset.trainSplit,
+    evalSplit: dataset.evalSplit ?? DATASET_FORMATS[format].defaultEvalSplit,
+  };
+}
+
+export function resolveTarget(target: TargetSpec, behaviorModel: LmModelRef): ResolvedTarget {
+  const model = target.model ?? behaviorModel;
+  const base =
+    model.preset ?? (model.checkpoint ?? 'target').replace(/\/+$/, '').split('/').pop() ?? 'target';
+  return {
+    name: target.name ?? (target.init === 'behavior' ? base : `${base}-${target.init}`),
+    model,
+    init: target.init,
+    freezeAllButLastBlock: target.freezeAllButLastBlock,
+  };
+}
+
+/** The dropout variants of one spec entry: one per γ (or δ); `none` is one variant. */
+export function dropoutVariants(entry: DropoutEntry): DropoutConfig[] {
+  const list = (v: number | number[] | undefined): number[] =>
+    v === undefined ? [] : Array.isArray(v) ? v : [v];
+  switch (entry.kind) {
+    case 'none':
+      return [{ kind: 'none' }];
+    case 'random':
+      return list(entry.gamma).map((gamma) => ({
+        kind: 'random',
+        gamma,
+        replacement: entry.replacement ?? true,
+      }));
+    case 'quantile':
+      return list(entry.gamma).map((gamma) => ({ kind: 'quantile', gamma }));
+    case 'threshold':
+      return list(entry.delta).map((delta) => ({ kind: 'threshold', delta }));
+  }
+}
+
+/** γ of a variant, or null where it does not apply (none, threshold). */
+export function dropoutGamma(dropout: DropoutConfig): number | null {
+  return dropout.kind === 'random' || dropout.kind === 'quantile' ? dropout.gamma : null;
+}
+
+/** A short label: `none`, `random-0.8`, `quantile-0.95`, `threshold-0`. */
+export function dropoutLabel(dropout: DropoutConfig): string {
+  switch (dropout.kind) {
+    case 'none':
+      return 'none';
+    case 'random':
+      return `random-${dropout.gamma}${dropout.replacement === false ? '-distinct' : ''}`;
+    case 'quantile':
+      return `quantile-${dropout.gamma}`;
+    case 'threshold':
+      return `threshold-${dropout.delta}`;
+  }
+}
+
+/** Everything a cell's result depends on: what its id hashes and what a worker needs. */
+export function cellSettings(
+  spec: SweepSpec,
+  cell: Pick<Cell, 'dataset' | 'attribute' | 'target' | 'dropout' | 'seed'>,
+) {
+  const dataset = spec.datasets.find((d) => d.name === cell.dataset);
+  const targetSpec = spec.targets
+    .map((t) => resolveTarget(t, spec.behavior.model))
+    .find((t) => t.name === cell.target);
+  if (!dataset || !targetSpec)
+    throw new Error(
+      `cellSettings: no dataset '${cell.dataset}' or target '${cell.target}' in the spec`,
+    );
+  const { name: _datasetName, attributes: _all, ...datasetIdentity } = resolveDataset(dataset);
+  const { name: _targetName, ...targetIdentity } = targetSpec;
+  return {
+    dataset: datasetIdentity,
+    attribute: cell.attribute,
+    behavior: spec.behavior,
+    rewardModel: spec.rewardModel,
+    target: targetIdentity,
+    dropout: cell.dropout,
+    training: spec.training,
+    bootstrap: spec.bootstrap,
+    evaluation: spec.evaluation,
+    seed: cell.seed,
+  };
+}
+
+export type CellSettings = ReturnType<typeof cellSettings>;
+
+export function cellId(settings: CellSettings): string {
+  return `c${contentHash(settings).slice(0, 16)}`;
+}
+
+/** Counts cells without building them (for the cap check on huge grids). */
+export function countCells(spec: SweepSpec): number {
+  const variants = spec.dropout.reduce((n, entry) => n + dropoutVariants(entry).length, 0);
+  const attributes = spec.datasets.reduce((n, d) => n + d.attributes.length, 0);
+  return attributes * spec.targets.length * variants * spec.seeds.length;
+}
+
+export function expandSweep(spec: SweepSpec): Cell[] {
+  const targets = spec.targets.map((t) => resolveTarget(t, spec.behavior.model));
+  const variants = spec.dropout.flatMap(dropoutVariants);
+  const cells: Cell[] = [];
+  for (const dataset of spec.datasets) {
+    for (const attribute of dataset.attributes) {
+      for (const target of targets) {
+        for (const dropout of variants) {
+          for (const seed of spec.seeds) {
+            const cell = { dataset: dataset.name, attribute, target: target.name, dropout, seed };
+            cells.push({ id: cellId(cellSettings(spec, cell)), index: cells.length, ...cell });
+          }
+        }
+      }
+    }
+  }
+  return cells;
+}

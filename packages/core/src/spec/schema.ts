@@ -1,0 +1,340 @@
+/**
+ * The sweep-spec language: every setting of the paper's experiments, with its default.
+ *
+ * A spec is a grid: datasets × attributes × targets × dropout variants × seeds. Each field below
+ * carries its unit and default; defaults follow the paper (§5 "Hyperparameters", §6) and the
+ * authors' released code where the paper is silent (see DESIGN.md, "The method").
+ */
+import { z } from 'zod';
+import { DATASET_FORMAT_NAMES, DATASET_FORMATS } from '../datasets.js';
+import { CLASSIFIER_PRESET_NAMES, LM_PRESET_NAMES } from '../models.js';
+import { DROPOUT_KINDS, type DropoutKind } from '../objective/dropout.js';
+import { IMPORTANCE_CLIPS } from '../objective/importance.js';
+import { LIKELIHOOD_KINDS } from '../objective/likelihood.js';
+import { OBJECTIVES, REWARD_SIGNALS } from '../objective/reward.js';
+import { didYouMean } from './did-you-mean.js';
+
+/** Marks the message of an unknown-keys issue with the keys the object does know. */
+export const KNOWN_KEYS_MARK = 'rdlab:known-keys:';
+
+/** `z.strictObject` whose unknown-key issue carries the known keys, for did-you-mean hints. */
+function strict<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? KNOWN_KEYS_MARK + known.join(',') : undefined,
+  });
+}
+
+/** A refinement: the object names exactly one of two alternatives. */
+function exactlyOneOf(a: string, b: string) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const count = Number(value[a] !== undefined) + Number(value[b] !== undefined);
+    if (count !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        input: value,
+        message: `give exactly one of '${a}' or '${b}'`,
+      });
+    }
+  };
+}
+
+const positiveInt = () => z.number().int().min(1);
+const fraction = () => z.number().min(0).max(1);
+const positive = () => z.number().gt(0);
+const nonEmpty = () => z.string().min(1);
+/** One value or a list of values, each a separate grid point. */
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+
+/** A model to train from a preset or to load from a checkpoint (a directory, file://, s3://). */
+const lmModel = strict({
+  preset: z.enum(LM_PRESET_NAMES).optional(),
+  checkpoint: nonEmpty().optional(),
+}).superRefine(exactlyOneOf('preset', 'checkpoint'));
+
+const pretraining = strict({
+  /** Passes over the training sentences. @defaultValue 3 */
+  epochs: positiveInt().default(3),
+  /** Adam learning rate. @defaultValue 1e-3 */
+  learningRate: positive().default(1e-3),
+  /** Sentences per step. @defaultValue 64 */
+  batchSize: positiveInt().default(64),
+  /** Training sentences per attribute; 0 means all of them. @defaultValue 0 */
+  sentencesPerAttribute: z.number().int().min(0).default(0),
+});
+
+export const datasetSchema = strict({
+  /** A label for reports and cell tables. */
+  name: nonEmpty(),
+  /** A directory or file path, `file://…`, `s3://bucket/key`, `https://…`, or `builtin:demo`. */
+  source: nonEmpty(),
+  /** File layout; may be left out for `builtin:` sources. */
+  format: z.enum(DATASET_FORMAT_NAMES).optional(),
+  /** Attributes (class names) to steer towards; one cell row per attribute. */
+  attributes: z.array(nonEmpty()).min(1),
+  /** Split the behaviour LM, reward model and bootstrap prefixes come from. @defaultValue 'train' */
+  trainSplit: nonEmpty().default('train'),
+  /** Split of the held-out evaluation prefixes. @defaultValue the format's (dev or test) */
+  evalSplit: nonEmpty().optional(),
+}).superRefine((dataset, ctx) => {
+  const builtin = dataset.source.startsWith('builtin:');
+  if (builtin && dataset.source !== 'builtin:demo') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['source'],
+      input: dataset.source,
+      message: "the only builtin dataset is 'builtin:demo'",
+    });
+  }
+  if (!builtin && dataset.format === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['format'],
+      input: undefined,
+      message: `is required for file sources: one of ${DATASET_FORMAT_NAMES.join(', ')}`,
+    });
+  }
+  const format = dataset.format ?? (builtin ? 'builtin' : undefined);
+  const table = format === undefined ? null : DATASET_FORMATS[format].attributes;
+  const seen = new Set<string>();
+  dataset.attributes.forEach((attribute, i) => {
+    if (seen.has(attribute))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['attributes', i],
+        input: attribute,
+        message: 'is listed twice',
+      });
+    seen.add(attribute);
+    if (table !== null && !(attribute in table)) {
+      const allowed = Object.keys(table);
+      const guess = didYouMean(attribute, allowed);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['attributes', i],
+        input: attribute,
+        message: `is not an attribute of ${format}: one of ${allowed.map((a) => `'${a}'`).join(', ')}${guess ? `; did you mean '${guess}'?` : ''}`,
+      });
+    }
+  });
+});
+
+export const behaviorSchema = strict({
+  /** @defaultValue { preset: 'small' } */
+  model: lmModel.default({ preset: 'small' }),
+  /** BPE vocabulary trained on the dataset for presets, or a tokenizer checkpoint. */
+  tokenizer: strict({ checkpoint: nonEmpty().optional() }).prefault({}),
+  /** How β is pretrained on the training split when no checkpoint is given. */
+  training: pretraining.prefault({}),
+});
+
+export const rewardModelSchema = strict({
+  /** A classifier preset, or a checkpoint directory. @defaultValue { preset: 'cnn' } */
+  model: strict({
+    preset: z.enum(CLASSIFIER_PRESET_NAMES).optional(),
+    checkpoint: nonEmpty().optional(),
+  })
+    .superRefine(exactlyOneOf('preset', 'checkpoint'))
+    .default({ preset: 'cnn' }),
+  training: pretraining.prefault({}),
+});
+
+export const TARGET_INITS = ['behavior', 'random', 'pretrained'] as const;
+export type TargetInit = (typeof TARGET_INITS)[number];
+
+export const targetSchema = strict({
+  /** A label; defaults to the preset or checkpoint name, with the init when not `behavior`. */
+  name: nonEmpty().optional(),
+  /** Defaults to the behaviour model's architecture. */
+  model: lmModel.optional(),
+  /**
+   * `behavior`: start from β's weights (the paper's usual setup); `random`: fresh weights
+   * (Figure 3a); `pretrained`: the weights of `model.checkpoint` (Figure 3b).
+   * @defaultValue 'behavior'
+   */
+  init: z.enum(TARGET_INITS).default('behavior'),
+  /** Train only the last block and the final LayerNorm (Table 2, models of 1B+). @defaultValue false */
+  freezeAllButLastBlock: z.boolean().default(false),
+}).superRefine((target, ctx) => {
+  if (target.init === 'pretrained' && target.model?.checkpoint === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model'],
+      input: target.model,
+      message: "init 'pretrained' needs model.checkpoint: the weights to start from",
+    });
+  }
+});
+
+export const dropoutEntrySchema = strict({
+  kind: z.enum(DROPOUT_KINDS),
+  /** Fraction dropped, for `random` and `quantile`: one value or a list (one cell each). */
+  gamma: oneOrMany(fraction()).optional(),
+  /** Fixed threshold on r for `threshold`: r ≤ δ is dropped. One value or a list. */
+  delta: oneOrMany(z.number()).optional(),
+  /** `random` only: draw indices with replacement, as the authors' code. @defaultValue true */
+  replacement: z.boolean().optional(),
+}).superRefine((entry, ctx) => {
+  const takes: Record<DropoutKind, string[]> = {
+    none: [],
+    random: ['gamma', 'replacement'],
+    quantile: ['gamma'],
+    threshold: ['delta'],
+  };
+  const needs: Record<DropoutKind, string | null> = {
+    none: null,
+    random: 'gamma',
+    quantile: 'gamma',
+    threshold: 'delta',
+  };
+  for (const field of ['gamma', 'delta', 'replacement'] as const) {
+    if (entry[field] !== undefined && !takes[entry.kind].includes(field)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        input: entry[field],
+        message: `does not apply to '${entry.kind}' dropout`,
+      });
+    }
+  }
+  const needed = needs[entry.kind];
+  if (needed !== null && entry[needed as 'gamma' | 'delta'] === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [needed],
+      input: undefined,
+      message: `is required for '${entry.kind}' dropout`,
+    });
+  }
+});
+
+export const trainingSchema = strict({
+  /** Samples per update. @defaultValue 64 */
+  batchSize: positiveInt().default(64),
+  /** Passes over the bootstrapped samples. @defaultValue 5 */
+  epochs: positiveInt().default(5),
+  /** Adam learning rate (the authors' README says 5e-6; the paper 5e-5). @defaultValue 5e-5 */
+  learningRate: positive().default(5e-5),
+  /** Prefix tokens p given to β (Algorithm 1). @defaultValue 4 */
+  prefixLength: positiveInt().default(4),
+  /** Total tokens T, prefix included; longer sentences are dropped. @defaultValue 30 */
+  maxLength: positiveInt().default(30),
+  /** Behaviour sampling temperature (the authors' sampling script used 1.0). @defaultValue 0.4 */
+  temperature: positive().default(0.4),
+  /** Behaviour sampling top-k; 0 keeps the whole vocabulary. @defaultValue 0 */
+  topK: z.number().int().min(0).default(0),
+  /** CTRL-style repetition penalty for behaviour sampling; 1 is off (the authors' script: 1.2). @defaultValue 1.0 */
+  repetitionPenalty: z.number().min(1).default(1.0),
+  /** Importance-weight clipping: batch L2 norm (`norm`) or per sample (`sample`). @defaultValue { kind: 'norm', bound: 1 } */
+  importanceWeightClip: strict({
+    kind: z.enum(IMPORTANCE_CLIPS).default('norm'),
+    bound: positive().default(1.0),
+  }).prefault({}),
+  /** β̄ and π̄: mean token probability or geometric mean. @defaultValue 'mean' */
+  likelihood: z.enum(LIKELIHOOD_KINDS).default('mean'),
+  /** R(τ) in training: the attribute's raw logit or its probability. @defaultValue 'logit' */
+  rewardSignal: z.enum(REWARD_SIGNALS).default('logit'),
+  /** r: bi-objective R + ln β̄, or total R + ln β̄ − ln π̄ (Eq. 3). @defaultValue 'bi-objective' */
+  objective: z.enum(OBJECTIVES).default('bi-objective'),
+  /** Global gradient-norm clip; 0 is off. @defaultValue 1.0 */
+  gradientClipNorm: z.number().min(0).default(1.0),
+}).superRefine((training, ctx) => {
+  if (training.prefixLength >= training.maxLength) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['prefixLength'],
+      input: training.prefixLength,
+      message: `must be less than maxLength (${training.maxLength}): β needs room to generate`,
+    });
+  }
+});
+
+export const bootstrapSchema = strict({
+  /** Training prefixes drawn per attribute (§6: 50k). @defaultValue 50000 */
+  prefixesPerAttribute: positiveInt().default(50_000),
+  /** Behaviour samples per prefix (§6: 10). @defaultValue 10 */
+  samplesPerPrefix: positiveInt().default(10),
+  /** Prefixes per shard: one bootstrap job samples one shard. @defaultValue 5000 */
+  shardSize: positiveInt().default(5_000),
+});
+
+export const EVALUATION_METRICS = [
+  'acc',
+  'reward',
+  'token-accuracy',
+  'bleu',
+  'rouge',
+  'meteor',
+  'distinct',
+] as const;
+export type EvaluationMetric = (typeof EVALUATION_METRICS)[number];
+
+export const evaluationSchema = strict({
+  /** Held-out prefixes π generates from. @defaultValue 500 */
+  prefixes: positiveInt().default(500),
+  /** Greedy decoding or sampling at `temperature`. @defaultValue 'greedy' */
+  decoding: z.enum(['greedy', 'sample']).default('greedy'),
+  /** For `sample` decoding. @defaultValue 1.0 */
+  temperature: positive().default(1.0),
+  /** @defaultValue all */
+  metrics: z
+    .array(z.enum(EVALUATION_METRICS))
+    .min(1)
+    .default([...EVALUATION_METRICS]),
+  /** Generated examples kept per cell. @defaultValue 5 */
+  examples: z.number().int().min(0).default(5),
+});
+
+export const DEFAULT_MAX_CELLS = 1000;
+
+export const sweepSpecSchema = strict({
+  /** Spec format version. @defaultValue 1 */
+  version: z.literal(1).default(1),
+  /** A name for the sweep (reports, the API). */
+  name: nonEmpty().default('sweep'),
+  description: z.string().optional(),
+  datasets: z.array(datasetSchema).min(1),
+  behavior: behaviorSchema.prefault({}),
+  rewardModel: rewardModelSchema.prefault({}),
+  /** @defaultValue one target: β's architecture, initialised from β */
+  targets: z.array(targetSchema).min(1).prefault([{}]),
+  dropout: z.array(dropoutEntrySchema).min(1),
+  training: trainingSchema.prefault({}),
+  bootstrap: bootstrapSchema.prefault({}),
+  evaluation: evaluationSchema.prefault({}),
+  /** Seeds; each is a separate cell. @defaultValue [1] */
+  seeds: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1),
+    )
+    .min(1)
+    .superRefine((seeds, ctx) => {
+      seeds.forEach((seed, i) => {
+        if (seeds.indexOf(seed) !== i)
+          ctx.addIssue({ code: 'custom', path: [i], input: seed, message: 'is listed twice' });
+      });
+    })
+    .default([1]),
+  limits: strict({
+    /** Refuse sweeps that expand to more cells. @defaultValue 1000 */
+    maxCells: positiveInt().default(DEFAULT_MAX_CELLS),
+  }).prefault({}),
+});
+
+/** A spec as written (defaults may be missing). */
+export type SweepSpecInput = z.input<typeof sweepSpecSchema>;
+/** A spec with every default filled in. */
+export type SweepSpec = z.output<typeof sweepSpecSchema>;
+export type DatasetSpec = SweepSpec['datasets'][number];
+export type TargetSpec = SweepSpec['targets'][number];
+export type DropoutEntry = SweepSpec['dropout'][number];
+export type TrainingSpec = SweepSpec['training'];
+export type BootstrapSpec = SweepSpec['bootstrap'];
+export type EvaluationSpec = SweepSpec['evaluation'];
+export type LmModelRef = z.output<typeof lmModel>;
