@@ -1,0 +1,122 @@
+/**
+ * What rdlab asks of a language model, whatever computes it: TensorFlow.js (any of its backends)
+ * or the native CPU engine. Samplers, scorers and trainers are written against this interface,
+ * so the same code runs on every backend and the two engines are checked against each other.
+ *
+ * Legend: B batch, T sequence length (prefix included), V vocabulary.
+ * Arrays are row-major: a `[B, T]` batch is `ids[b * T + t]`.
+ */
+import type { Gpt2Config } from '@rdlab/core';
+import type { TensorMap } from './safetensors.js';
+
+/** Token ids `[B, T]`. */
+export interface TokenBatch {
+  ids: Int32Array;
+  batchSize: number;
+  length: number;
+}
+
+/**
+ * The per-sample coefficient of a step's loss, computed from the step's own per-token
+ * log-probabilities (treated as constants): loss = mean_b(c_b · CE_b). Pretraining returns 1s;
+ * the reward-dropout update returns w_b · r_δ,b (see `@rdlab/core` `lossCoefficients`).
+ */
+export type CoefficientFn = (
+  tokenLogprobs: Float32Array,
+  lossMask: Float32Array,
+) => ArrayLike<number>;
+
+export interface AdamOptions {
+  learningRate: number;
+  /** @defaultValue 0.9 */
+  beta1?: number;
+  /** @defaultValue 0.999 */
+  beta2?: number;
+  /** @defaultValue 1e-8 */
+  epsilon?: number;
+  /** Global gradient-norm clip; 0 is off. @defaultValue 1.0 */
+  gradientClipNorm?: number;
+}
+
+export interface StepResult {
+  /** mean_b(c_b · CE_b) before the update. */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradientNorm: number;
+  /** The coefficients the loss used. */
+  coefficients: Float64Array;
+  /** log p of each target token `[B, T]` before the update (0 at t = 0). */
+  tokenLogprobs: Float32Array;
+}
+
+/** KV-cached (or recomputing) incremental decoding of B sequences. */
+export interface Decoder {
+  /** Tokens fed so far per sequence. */
+  readonly position: number;
+  /** Feeds `[B, n]` new tokens; returns the logits of the last one, `[B, V]`. */
+  next(ids: Int32Array, n: number): Float32Array;
+  dispose(): void;
+}
+
+/** Adam state by parameter name, for checkpoints. */
+export interface OptimizerState {
+  step: number;
+  m: TensorMap;
+  v: TensorMap;
+}
+
+export interface LanguageModel {
+  readonly config: Gpt2Config;
+  /** The backend that computes it: `wasm`, `cpu`, `tensorflow`, `tensorflow-gpu`, `native`. */
+  readonly backend: string;
+  /** Logits at every position `[B, T, V]`: for parity checks, not for hot loops. */
+  logits(batch: TokenBatch): Float32Array;
+  /** log p(ids[b,t] | ids[b,<t]) `[B, T]`; entry t = 0 is 0. Teacher-forced, batched. */
+  tokenLogprobs(batch: TokenBatch): Float32Array;
+  /** Incremental decoding; `cache: false` recomputes the whole sequence at each step. */
+  decoder(batchSize: number, options?: { cache?: boolean }): Decoder;
+  /**
+   * One Adam step on loss = mean_b(c_b · CE_b), CE_b the mean of −log p over positions where
+   * `lossMask [B, T]` is 1. Only `trainable` parameters move (all by default).
+   */
+  trainStep(
+    batch: TokenBatch,
+    lossMask: Float32Array,
+    coefficients: CoefficientFn,
+    options: AdamOptions,
+  ): StepResult;
+  /** Restricts training to these parameter names (e.g. the last block); null trains all. */
+  setTrainable(names: readonly string[] | null): void;
+  /** Copies of the parameters, by Hugging Face name. */
+  getParameters(): TensorMap;
+  setParameters(parameters: TensorMap): void;
+  getOptimizerState(): OptimizerState;
+  setOptimizerState(state: OptimizerState): void;
+  dispose(): void;
+}
+
+/** A reward model R: a text classifier over token ids. */
+export interface TextClassifier {
+  readonly config: import('@rdlab/core').ClassifierConfig;
+  readonly vocabSize: number;
+  readonly numClasses: number;
+  readonly backend: string;
+  /**
+   * Class logits `[B, C]` for `[B, T]` ids right-padded, `lengths [B]` real tokens each
+   * (longer than `config.maxLength` are truncated).
+   */
+  logits(batch: TokenBatch, lengths: Int32Array): Float32Array;
+  /** One Adam step on mean cross-entropy; dropout masks come from `rng`. */
+  trainStep(
+    batch: TokenBatch,
+    lengths: Int32Array,
+    labels: Int32Array,
+    options: AdamOptions,
+    rng: import('@rdlab/core').Rng,
+  ): { loss: number };
+  getParameters(): TensorMap;
+  setParameters(parameters: TensorMap): void;
+  getOptimizerState(): OptimizerState;
+  setOptimizerState(state: OptimizerState): void;
+  dispose(): void;
+}

@@ -1,0 +1,188 @@
+/**
+ * GPT-2's pieces as TensorFlow.js functions, leaves first (nanoGPT order): LayerNorm, GELU,
+ * embedding lookup, causal self-attention with an optional KV cache, the MLP, the block.
+ *
+ * Legend: B batch, T new positions, S positions attended to (past + T), C n_embd, H heads,
+ * D = C/H head width, V vocabulary.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type Params = ReadonlyMap<string, tf.Tensor>;
+
+export function param(params: Params, name: string): tf.Tensor {
+  const t = params.get(name);
+  if (!t) throw new Error(`GPT-2: parameter ${name} is missing`);
+  return t;
+}
+
+/** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm. */
+export function layerNorm(
+  x: tf.Tensor,
+  gain: tf.Tensor,
+  bias: tf.Tensor,
+  epsilon: number,
+): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon))), gain), bias);
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** GPT-2's tanh approximation of GELU (`gelu_new`). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/**
+ * Rows of `table [N, C]` for `ids`. Its gradient is a scatter-add of the incoming rows; where
+ * the backend lacks UnsortedSegmentSum (wasm), the scatter runs in JavaScript, which is also
+ * faster there than the one-hot matmul it would otherwise take.
+ */
+export function embeddingLookup(table: tf.Tensor, ids: Int32Array): tf.Tensor {
+  const idsTensor = tf.tensor1d(ids, 'int32');
+  const rows = table.shape[0] as number;
+  const width = table.shape[1] as number;
+  const nativeScatter = tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined;
+  const lookup = tf.customGrad((t) => ({
+    value: tf.gather(t as tf.Tensor, idsTensor),
+    gradFunc: (dy) => {
+      // Tensors of the forward pass are gone by now (variableGrads tidies them): build anew.
+      if (nativeScatter)
+        return tf.unsortedSegmentSum(dy as tf.Tensor, tf.tensor1d(ids, 'int32'), rows);
+      const g = (dy as tf.Tensor).dataSync();
+      const out = new Float32Array(rows * width);
+      for (let i = 0; i < ids.length; i++) {
+        const src = i * width;
+        const dst = (ids[i] as number) * width;
+        for (let c = 0; c < width; c++)
+          out[dst + c] = (out[dst + c] as number) + (g[src + c] as number);
+      }
+      return tf.tensor2d(out, [rows, width]);
+    },
+  }));
+  return lookup(table);
+}
+
+/**
+ * log softmax(logits)[target] per row: `[N, V]`, `[N]` → `[N]`. Its gradient,
+ * dy · (onehot − softmax), is written out so no gather gradient is needed.
+ */
+export function targetLogprobs(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
+  const [N, V] = logits.shape;
+  const flatIndex = tf.tensor1d(
+    Int32Array.from(targets, (t, i) => i * V + t),
+    'int32',
+  );
+  const pick = tf.customGrad((x, save) => {
+    const logp = tf.logSoftmax(x as tf.Tensor2D);
+    (save as tf.GradSaveFunc)([logp]);
+    return {
+      value: tf.gather(tf.reshape(logp, [N * V]), flatIndex),
+      gradFunc: (dy, saved) => {
+        const softmax = tf.exp(saved[0] as tf.Tensor);
+        const onehot = tf.oneHot(tf.tensor1d(targets, 'int32'), V);
+        return tf.mul(tf.sub(onehot, softmax), tf.reshape(dy as tf.Tensor, [N, 1]));
+      },
+    };
+  });
+  return pick(logits) as tf.Tensor1D;
+}
+
+/** Additive causal mask `[T, S]`: query i (at position past + i) sees keys 0 … past + i. */
+export function causalMask(T: number, past: number): tf.Tensor2D {
+  const S = past + T;
+  const mask = new Float32Array(T * S);
+  for (let i = 0; i < T; i++) for (let j = past + i + 1; j < S; j++) mask[i * S + j] = -1e9;
+  return tf.tensor2d(mask, [T, S]);
+}
+
+export interface LayerCache {
+  k: tf.Tensor4D; // [B, H, S, D]
+  v: tf.Tensor4D; // [B, H, S, D]
+}
+
+/** Causal self-attention; with `past`, keys and values of earlier positions come from the cache. */
+export function attention(
+  x: tf.Tensor3D,
+  params: Params,
+  prefix: string,
+  nHead: number,
+  past: LayerCache | null,
+): { y: tf.Tensor3D; cache: LayerCache } {
+  const [B, T, C] = x.shape;
+  const D = C / nHead;
+  const x2 = tf.reshape(x, [B * T, C]);
+  const qkv = tf.add(
+    tf.matMul(x2, param(params, `${prefix}.c_attn.weight`)),
+    param(params, `${prefix}.c_attn.bias`),
+  ); // [B*T, 3C]
+  const heads = (t: tf.Tensor) =>
+    tf.transpose(tf.reshape(t, [B, T, nHead, D]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, T, D]
+  const [q, kNew, vNew] = tf.split(qkv, 3, 1).map(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  const k = past ? (tf.concat([past.k, kNew], 2) as tf.Tensor4D) : kNew; // [B, H, S, D]
+  const v = past ? (tf.concat([past.v, vNew], 2) as tf.Tensor4D) : vNew;
+  const pastLength = past ? (past.k.shape[2] as number) : 0;
+  const scores = tf.add(
+    tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)),
+    causalMask(T, pastLength),
+  ); // [B, H, T, S]
+  const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, D]
+  const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, C]);
+  const out = tf.add(
+    tf.matMul(merged, param(params, `${prefix}.c_proj.weight`)),
+    param(params, `${prefix}.c_proj.bias`),
+  );
+  return { y: tf.reshape(out, [B, T, C]) as tf.Tensor3D, cache: { k, v } };
+}
+
+export function mlp(x: tf.Tensor3D, params: Params, prefix: string): tf.Tensor3D {
+  const [B, T, C] = x.shape;
+  const h = gelu(
+    tf.add(
+      tf.matMul(tf.reshape(x, [B * T, C]), param(params, `${prefix}.c_fc.weight`)),
+      param(params, `${prefix}.c_fc.bias`),
+    ),
+  );
+  const out = tf.add(
+    tf.matMul(h, param(params, `${prefix}.c_proj.weight`)),
+    param(params, `${prefix}.c_proj.bias`),
+  );
+  return tf.reshape(out, [B, T, C]) as tf.Tensor3D;
+}
+
+/** x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)) */
+export function block(
+  x: tf.Tensor3D,
+  params: Params,
+  layer: number,
+  nHead: number,
+  epsilon: number,
+  past: LayerCache | null,
+): { x: tf.Tensor3D; cache: LayerCache } {
+  const h = `h.${layer}`;
+  const a = attention(
+    layerNorm(
+      x,
+      param(params, `${h}.ln_1.weight`),
+      param(params, `${h}.ln_1.bias`),
+      epsilon,
+    ) as tf.Tensor3D,
+    params,
+    `${h}.attn`,
+    nHead,
+    past,
+  );
+  const x1 = tf.add(x, a.y) as tf.Tensor3D;
+  const m = mlp(
+    layerNorm(
+      x1,
+      param(params, `${h}.ln_2.weight`),
+      param(params, `${h}.ln_2.bias`),
+      epsilon,
+    ) as tf.Tensor3D,
+    params,
+    `${h}.mlp`,
+  );
+  return { x: tf.add(x1, m) as tf.Tensor3D, cache: a.cache };
+}

@@ -1,0 +1,311 @@
+/**
+ * GPT-2 on TensorFlow.js: Hugging Face semantics (pre-LayerNorm blocks, learned positions, tanh
+ * GELU, tied embeddings), parameters named by their checkpoint keys.
+ *
+ * Legend: B batch, T positions, C n_embd, V vocabulary.
+ */
+import type { Gpt2Config } from '@rdlab/core';
+import * as tf from '@tensorflow/tfjs';
+import type {
+  AdamOptions,
+  CoefficientFn,
+  Decoder,
+  LanguageModel,
+  OptimizerState,
+  StepResult,
+  TokenBatch,
+} from '../engine.js';
+import type { TensorMap } from '../safetensors.js';
+import { TfjsAdam } from '../tfjs-adam.js';
+import {
+  block,
+  embeddingLookup,
+  type LayerCache,
+  layerNorm,
+  param,
+  targetLogprobs,
+} from './layers.js';
+import { gpt2ParameterShapes } from './params.js';
+
+export class TfjsGpt2 implements LanguageModel {
+  readonly config: Gpt2Config;
+  readonly backend: string;
+  private readonly variables = new Map<string, tf.Variable>();
+  private readonly adam = new TfjsAdam();
+  private trainable: readonly string[] | null = null;
+
+  constructor(config: Gpt2Config, parameters: TensorMap) {
+    if (config.n_embd % config.n_head !== 0)
+      throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
+    this.config = config;
+    this.backend = tf.getBackend();
+    for (const [name, shape] of gpt2ParameterShapes(config)) {
+      const t = parameters.get(name);
+      if (!t) throw new Error(`GPT-2: parameter ${name} is missing`);
+      this.variables.set(
+        name,
+        tf.variable(tf.tensor(t.data, shape), true, `${name}#${tf.util.now()}`),
+      );
+    }
+  }
+
+  /** Final hidden states `[B, T, C]` and the updated caches. */
+  private hidden(
+    ids: Int32Array,
+    B: number,
+    T: number,
+    past: LayerCache[] | null,
+  ): { x: tf.Tensor3D; caches: LayerCache[] } {
+    const {
+      n_embd: C,
+      n_head: H,
+      n_layer: L,
+      n_positions: P,
+      layer_norm_epsilon: eps,
+    } = this.config;
+    const offset = past?.[0] ? (past[0].k.shape[2] as number) : 0;
+    if (offset + T > P)
+      throw new RangeError(`GPT-2: ${offset + T} positions exceed n_positions = ${P}`);
+    const positions = new Int32Array(B * T);
+    for (let i = 0; i < positions.length; i++) positions[i] = offset + (i % T);
+    const tok = embeddingLookup(param(this.variables, 'wte.weight'), ids);
+    const pos = embeddingLookup(param(this.variables, 'wpe.weight'), positions);
+    let x = tf.reshape(tf.add(tok, pos), [B, T, C]) as tf.Tensor3D;
+    const caches: LayerCache[] = [];
+    for (let l = 0; l < L; l++) {
+      const out = block(x, this.variables, l, H, eps, past?.[l] ?? null);
+      x = out.x;
+      caches.push(out.cache);
+    }
+    return {
+      x: layerNorm(
+        x,
+        param(this.variables, 'ln_f.weight'),
+        param(this.variables, 'ln_f.bias'),
+        eps,
+      ) as tf.Tensor3D,
+      caches,
+    };
+  }
+
+  /** Hidden `[N, C]` → logits `[N, V]` through the tied embedding. */
+  private head(h: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(h, param(this.variables, 'wte.weight'), false, true);
+  }
+
+  logits(batch: TokenBatch): Float32Array {
+    const { batchSize: B, length: T } = batch;
+    return tf.tidy(
+      () =>
+        this.head(
+          tf.reshape(this.hidden(batch.ids, B, T, null).x, [
+            B * T,
+            this.config.n_embd,
+          ]) as tf.Tensor2D,
+        ).dataSync() as Float32Array,
+    );
+  }
+
+  /** log p of each token given the ones before it, `[B, T]` with 0 at t = 0, as a tensor. */
+  private tokenLogprobsTensor(batch: TokenBatch): tf.Tensor2D {
+    const { ids, batchSize: B, length: T } = batch;
+    const C = this.config.n_embd;
+    if (T < 2) return tf.zeros([B, T]);
+    const h = this.hidden(ids, B, T, null).x;
+    // Positions 0 … T−2 predict tokens 1 … T−1: only they go through the vocabulary projection.
+    const predictors = tf.reshape(tf.slice(h, [0, 0, 0], [B, T - 1, C]), [
+      B * (T - 1),
+      C,
+    ]) as tf.Tensor2D;
+    const targets = new Int32Array(B * (T - 1));
+    for (let b = 0; b < B; b++)
+      for (let t = 1; t < T; t++) targets[b * (T - 1) + t - 1] = ids[b * T + t] as number;
+    const logp = tf.reshape(targetLogprobs(this.head(predictors), targets), [B, T - 1]);
+    return tf.concat([tf.zeros([B, 1]), logp], 1) as tf.Tensor2D;
+  }
+
+  tokenLogprobs(batch: TokenBatch): Float32Array {
+    return tf.tidy(() => this.tokenLogprobsTensor(batch).dataSync() as Float32Array);
+  }
+
+  decoder(batchSize: number, options: { cache?: boolean } = {}): Decoder {
+    return options.cache === false
+      ? new RecomputingDecoder(this, batchSize)
+      : new CachedDecoder(this, batchSize);
+  }
+
+  /** @internal One decoding step: last-position logits `[B, V]` and the new caches (kept). */
+  decodeStep(
+    ids: Int32Array,
+    B: number,
+    n: number,
+    past: LayerCache[] | null,
+  ): { logits: Float32Array; caches: LayerCache[] } {
+    let caches: LayerCache[] = [];
+    const logits = tf.tidy(() => {
+      const out = this.hidden(ids, B, n, past);
+      caches = out.caches.map((c) => ({ k: tf.keep(c.k), v: tf.keep(c.v) }));
+      const last = tf.reshape(tf.slice(out.x, [0, n - 1, 0], [B, 1, this.config.n_embd]), [
+        B,
+        this.config.n_embd,
+      ]) as tf.Tensor2D;
+      return this.head(last).dataSync() as Float32Array;
+    });
+    return { logits, caches };
+  }
+
+  /** Loss mean_b(c_b · CE_b) and its gradients by parameter name (trainable ones only). */
+  lossAndGradients(
+    batch: TokenBatch,
+    lossMask: Float32Array,
+    coefficients: CoefficientFn,
+  ): {
+    loss: number;
+    gradients: Map<string, tf.Tensor>;
+    coefficients: Float64Array;
+    tokenLogprobs: Float32Array;
+  } {
+    const { batchSize: B, length: T } = batch;
+    if (lossMask.length !== B * T)
+      throw new RangeError(`trainStep: lossMask has ${lossMask.length} entries, expected ${B * T}`);
+    let coef = new Float64Array(B);
+    let logprobs: Float32Array = new Float32Array(B * T);
+    const names = this.trainable ?? [...this.variables.keys()];
+    const varList = names.map((n) => this.variables.get(n) as tf.Variable);
+    const { value, grads } = tf.variableGrads(() => {
+      const logp = this.tokenLogprobsTensor(batch);
+      logprobs = logp.dataSync() as Float32Array; // constants of the step: no gradient flows through c_b
+      coef = Float64Array.from(coefficients(logprobs, lossMask));
+      if (coef.length !== B)
+        throw new RangeError(`trainStep: ${coef.length} coefficients for a batch of ${B}`);
+      const mask = tf.tensor2d(lossMask, [B, T]);
+      const tokens = tf.maximum(tf.sum(mask, 1), 1);
+      const ce = tf.div(tf.neg(tf.sum(tf.mul(logp, mask), 1)), tokens); // [B]
+      return tf.mean(tf.mul(ce, tf.tensor1d(Float32Array.from(coef)))) as tf.Scalar;
+    }, varList);
+    const loss = value.dataSync()[0] as number;
+    value.dispose();
+    const gradients = new Map<string, tf.Tensor>();
+    names.forEach((name, i) => {
+      gradients.set(name, grads[(varList[i] as tf.Variable).name] as tf.Tensor);
+    });
+    return { loss, gradients, coefficients: coef, tokenLogprobs: logprobs };
+  }
+
+  trainStep(
+    batch: TokenBatch,
+    lossMask: Float32Array,
+    coefficients: CoefficientFn,
+    options: AdamOptions,
+  ): StepResult {
+    const {
+      loss,
+      gradients,
+      coefficients: coef,
+      tokenLogprobs,
+    } = this.lossAndGradients(batch, lossMask, coefficients);
+    const gradientNorm = this.adam.apply(this.variables, gradients, options);
+    for (const g of gradients.values()) g.dispose();
+    return { loss, gradientNorm, coefficients: coef, tokenLogprobs };
+  }
+
+  setTrainable(names: readonly string[] | null): void {
+    if (names)
+      for (const n of names)
+        if (!this.variables.has(n)) throw new Error(`setTrainable: no parameter ${n}`);
+    this.trainable = names;
+  }
+
+  getParameters(): TensorMap {
+    const out: TensorMap = new Map();
+    for (const [name, v] of this.variables)
+      out.set(name, { shape: [...v.shape], data: v.dataSync() as Float32Array });
+    return out;
+  }
+
+  setParameters(parameters: TensorMap): void {
+    for (const [name, v] of this.variables) {
+      const t = parameters.get(name);
+      if (!t) throw new Error(`setParameters: ${name} is missing`);
+      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
+    }
+  }
+
+  getOptimizerState(): OptimizerState {
+    return this.adam.getState();
+  }
+
+  setOptimizerState(state: OptimizerState): void {
+    this.adam.setState(state, this.variables);
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    this.variables.clear();
+    this.adam.dispose();
+  }
+}
+
+class CachedDecoder implements Decoder {
+  private caches: LayerCache[] | null = null;
+  position = 0;
+
+  constructor(
+    private readonly model: TfjsGpt2,
+    private readonly batchSize: number,
+  ) {}
+
+  next(ids: Int32Array, n: number): Float32Array {
+    const { logits, caches } = this.model.decodeStep(ids, this.batchSize, n, this.caches);
+    this.release();
+    this.caches = caches;
+    this.position += n;
+    return logits;
+  }
+
+  private release(): void {
+    for (const c of this.caches ?? []) {
+      c.k.dispose();
+      c.v.dispose();
+    }
+    this.caches = null;
+  }
+
+  dispose(): void {
+    this.release();
+  }
+}
+
+/** The reference path: every step recomputes the whole sequence. */
+class RecomputingDecoder implements Decoder {
+  private tokens: number[][];
+  position = 0;
+
+  constructor(
+    private readonly model: TfjsGpt2,
+    private readonly batchSize: number,
+  ) {
+    this.tokens = Array.from({ length: batchSize }, () => []);
+  }
+
+  next(ids: Int32Array, n: number): Float32Array {
+    for (let b = 0; b < this.batchSize; b++)
+      for (let i = 0; i < n; i++) this.tokens[b]?.push(ids[b * n + i] as number);
+    this.position += n;
+    const T = this.position;
+    const all = new Int32Array(this.batchSize * T);
+    this.tokens.forEach((row, b) => {
+      all.set(row, b * T);
+    });
+    const { logits, caches } = this.model.decodeStep(all, this.batchSize, T, null);
+    for (const c of caches) {
+      c.k.dispose();
+      c.v.dispose();
+    }
+    return logits;
+  }
+
+  dispose(): void {
+    this.tokens = [];
+  }
+}
