@@ -5,6 +5,9 @@
  *   rdlab spec expand examples/demo.yaml --json
  */
 import { Command, CommanderError } from 'commander';
+import { registerBenchCommands } from './commands/bench.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+import { registerModelCommands } from './commands/model.js';
 import { registerSpecCommands } from './commands/spec.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -15,7 +18,14 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerSpecCommands(program);
-  for (const command of program.commands) command.exitOverride();
+  registerModelCommands(program);
+  registerBenchCommands(program);
+  registerDoctorCommand(program);
+  const exitOverride = (command: Command) => {
+    command.exitOverride();
+    command.commands.forEach(exitOverride);
+  };
+  program.commands.forEach(exitOverride);
   return program;
 }
 

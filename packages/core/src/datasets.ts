@@ -48,3 +48,7 @@ export function attributeLabel(format: DatasetFormatName, attribute: string): st
   const table: Readonly<Record<string, string>> | null = DATASET_FORMATS[format].attributes;
   return table === null ? attribute : table[attribute];
 }
+
+/** Which text of an AG News row is the sentence (spec field `text`). */
+export const NEWS_TEXT_FIELDS = ['sentence', 'title', 'description', 'title+description'] as const;
+export type NewsTextField = (typeof NEWS_TEXT_FIELDS)[number];

@@ -19,6 +19,8 @@ export {
   DATASET_FORMATS,
   type DatasetFormat,
   type DatasetFormatName,
+  NEWS_TEXT_FIELDS,
+  type NewsTextField,
 } from './datasets.js';
 export { canonicalJson, contentHash } from './hash.js';
 export {

@@ -41,8 +41,7 @@ async function tryLoad(name: BackendName): Promise<string | null> {
           ? null
           : 'tfjs-node loaded but its backend did not start';
       case 'native':
-        if (!nativeEngine.load) return nativeEngine.reasonUnavailable;
-        await nativeEngine.load();
+        await (await import('./native/index.js')).loadNativeEngine();
         await import('@tensorflow/tfjs-backend-wasm');
         return (await tf.setBackend('wasm'))
           ? null

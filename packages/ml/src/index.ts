@@ -22,6 +22,16 @@ export {
   nativeEngine,
 } from './backend.js';
 export {
+  benchSampling,
+  benchTraining,
+  forwardFlopsPerToken,
+  matmulBenchmarks,
+  measureMatmulGflops,
+  median,
+  type TrainingBench,
+  trainingFlopsPerToken,
+} from './bench.js';
+export {
   loadClassifierCheckpoint,
   loadLanguageModelCheckpoint,
   saveClassifier,
@@ -65,6 +75,7 @@ export {
   presetConfig,
   randomLanguageModel,
 } from './models.js';
+export { blasCoreType, loadAddon, NativeCnnClassifier, NativeGpt2 } from './native/index.js';
 export {
   decodeSafetensors,
   encodeSafetensors,

@@ -6,7 +6,7 @@
  * depends on, and no label: the same cell written in two specs has the same id, so its
  * artifacts and results are shared.
  */
-import { DATASET_FORMATS, type DatasetFormatName } from '../datasets.js';
+import { DATASET_FORMATS, type DatasetFormatName, type NewsTextField } from '../datasets.js';
 import { contentHash } from '../hash.js';
 import type { DropoutConfig } from '../objective/dropout.js';
 import type { DatasetSpec, DropoutEntry, LmModelRef, SweepSpec, TargetSpec } from './schema.js';
@@ -31,6 +31,8 @@ export interface ResolvedDataset {
   attributes: string[];
   trainSplit: string;
   evalSplit: string;
+  /** agnews-csv: which text is a sentence. */
+  text?: NewsTextField;
 }
 
 export interface ResolvedTarget {
@@ -49,6 +51,7 @@ export function resolveDataset(dataset: DatasetSpec): ResolvedDataset {
     attributes: dataset.attributes,
     trainSplit: dataset.trainSplit,
     evalSplit: dataset.evalSplit ?? DATASET_FORMATS[format].defaultEvalSplit,
+    ...(format === 'agnews-csv' ? { text: dataset.text ?? 'sentence' } : {}),
   };
 }
 

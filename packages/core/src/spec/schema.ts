@@ -6,7 +6,7 @@
  * authors' released code where the paper is silent (see DESIGN.md, "The method").
  */
 import { z } from 'zod';
-import { DATASET_FORMAT_NAMES, DATASET_FORMATS } from '../datasets.js';
+import { DATASET_FORMAT_NAMES, DATASET_FORMATS, NEWS_TEXT_FIELDS } from '../datasets.js';
 import { CLASSIFIER_PRESET_NAMES, LM_PRESET_NAMES } from '../models.js';
 import { DROPOUT_KINDS, type DropoutKind } from '../objective/dropout.js';
 import { IMPORTANCE_CLIPS } from '../objective/importance.js';
@@ -78,6 +78,11 @@ export const datasetSchema = strict({
   trainSplit: nonEmpty().default('train'),
   /** Split of the held-out evaluation prefixes. @defaultValue the format's (dev or test) */
   evalSplit: nonEmpty().optional(),
+  /**
+   * agnews-csv only: which text is a sentence. `sentence`: the description's first sentence
+   * (source tag removed); `title`; `description`; `title+description`. @defaultValue 'sentence'
+   */
+  text: z.enum(NEWS_TEXT_FIELDS).optional(),
 }).superRefine((dataset, ctx) => {
   const builtin = dataset.source.startsWith('builtin:');
   if (builtin && dataset.source !== 'builtin:demo') {
@@ -94,6 +99,14 @@ export const datasetSchema = strict({
       path: ['format'],
       input: undefined,
       message: `is required for file sources: one of ${DATASET_FORMAT_NAMES.join(', ')}`,
+    });
+  }
+  if (dataset.text !== undefined && dataset.format !== 'agnews-csv') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['text'],
+      input: dataset.text,
+      message: 'applies to agnews-csv datasets only',
     });
   }
   const format = dataset.format ?? (builtin ? 'builtin' : undefined);

@@ -4,6 +4,7 @@
  * layer over the max-pooled features `[K·F, C]`.
  */
 import type { ClassifierConfig, Rng } from '@rdlab/core';
+import type { TokenBatch } from '../engine.js';
 import type { TensorMap } from '../safetensors.js';
 
 export function classifierParameterShapes(
@@ -58,4 +59,19 @@ export function windowMask(lengths: Int32Array, T: number, k: number): Float32Ar
     for (let i = valid; i < W; i++) mask[b * W + i] = -1e9;
   }
   return mask;
+}
+
+/** Truncates to `maxLength` and pads to at least the widest kernel (pad id 0, outside every valid window). */
+export function prepareClassifierBatch(
+  config: ClassifierConfig,
+  batch: TokenBatch,
+  lengths: Int32Array,
+): { ids: Int32Array; length: number; lengths: Int32Array } {
+  const { batchSize: B, length: T0 } = batch;
+  const T = Math.max(Math.min(T0, config.maxLength), Math.max(...config.kernelSizes));
+  const clipped = lengths.map((l) => Math.min(l, T));
+  if (T === T0) return { ids: batch.ids, length: T, lengths: clipped };
+  const ids = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) ids.set(batch.ids.subarray(b * T0, b * T0 + Math.min(T, T0)), b * T);
+  return { ids, length: T, lengths: clipped };
 }

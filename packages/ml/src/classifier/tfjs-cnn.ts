@@ -11,7 +11,7 @@ import type { AdamOptions, OptimizerState, TextClassifier, TokenBatch } from '..
 import { embeddingLookup, param } from '../gpt2/layers.js';
 import type { TensorMap } from '../safetensors.js';
 import { TfjsAdam } from '../tfjs-adam.js';
-import { classifierParameterShapes, windowMask } from './params.js';
+import { classifierParameterShapes, prepareClassifierBatch, windowMask } from './params.js';
 
 export class TfjsCnnClassifier implements TextClassifier {
   readonly backend: string;
@@ -33,20 +33,6 @@ export class TfjsCnnClassifier implements TextClassifier {
         tf.variable(tf.tensor(t.data, shape), true, `cnn.${name}#${tf.util.now()}`),
       );
     }
-  }
-
-  /** Truncates to maxLength and pads to at least the widest kernel. */
-  private prepare(
-    batch: TokenBatch,
-    lengths: Int32Array,
-  ): { ids: Int32Array; T: number; lengths: Int32Array } {
-    const { batchSize: B, length: T0 } = batch;
-    const T = Math.max(Math.min(T0, this.config.maxLength), Math.max(...this.config.kernelSizes));
-    if (T === T0) return { ids: batch.ids, T, lengths: lengths.map((l) => Math.min(l, T)) };
-    const ids = new Int32Array(B * T);
-    for (let b = 0; b < B; b++)
-      ids.set(batch.ids.subarray(b * T0, b * T0 + Math.min(T, T0)), b * T);
-    return { ids, T, lengths: lengths.map((l) => Math.min(l, T)) };
   }
 
   private forward(
@@ -90,9 +76,10 @@ export class TfjsCnnClassifier implements TextClassifier {
   }
 
   logits(batch: TokenBatch, lengths: Int32Array): Float32Array {
-    const p = this.prepare(batch, lengths);
+    const p = prepareClassifierBatch(this.config, batch, lengths);
     return tf.tidy(
-      () => this.forward(p.ids, batch.batchSize, p.T, p.lengths, null).dataSync() as Float32Array,
+      () =>
+        this.forward(p.ids, batch.batchSize, p.length, p.lengths, null).dataSync() as Float32Array,
     );
   }
 
@@ -104,7 +91,7 @@ export class TfjsCnnClassifier implements TextClassifier {
     rng: Rng,
   ): { loss: number } {
     const B = batch.batchSize;
-    const p = this.prepare(batch, lengths);
+    const p = prepareClassifierBatch(this.config, batch, lengths);
     const features = this.config.kernelSizes.length * this.config.filters;
     const rate = this.config.dropout;
     // Inverted dropout with a seeded mask: the same seed gives the same update on every backend.
@@ -117,7 +104,7 @@ export class TfjsCnnClassifier implements TextClassifier {
     const names = [...this.variables.keys()];
     const varList = names.map((n) => this.variables.get(n) as tf.Variable);
     const { value, grads } = tf.variableGrads(() => {
-      const logits = this.forward(p.ids, B, p.T, p.lengths, dropout);
+      const logits = this.forward(p.ids, B, p.length, p.lengths, dropout);
       return tf.losses.softmaxCrossEntropy(
         tf.oneHot(tf.tensor1d(labels, 'int32'), this.numClasses),
         logits,

@@ -1,0 +1,326 @@
+// N-API bindings of the native engine (node-addon-api). Arrays cross the boundary as typed
+// arrays and are copied, so every buffer a JavaScript value holds is owned by V8 and freed with
+// it; models and decoders are freed by dispose() or, failing that, by the garbage collector.
+#include <napi.h>
+#include <omp.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "cnn.h"
+#include "gpt2.h"
+#include "kernels.h"
+
+extern "C" int openblas_get_num_threads(void);
+extern "C" char* openblas_get_config(void);
+
+namespace {
+
+using rdlab::Cnn;
+using rdlab::Gpt2;
+
+template <typename T>
+const T* data_of(const Napi::Value& v, size_t expected, const char* what) {
+  auto arr = v.As<Napi::TypedArrayOf<T>>();
+  if (expected != (size_t)-1 && arr.ElementLength() != expected)
+    throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected " + std::to_string(expected) + " elements, got " + std::to_string(arr.ElementLength()));
+  return arr.Data();
+}
+
+Napi::Float32Array copy_out(Napi::Env env, const float* src, size_t n) {
+  auto out = Napi::Float32Array::New(env, n);
+  std::memcpy(out.Data(), src, n * sizeof(float));
+  return out;
+}
+
+void check_ids(Napi::Env env, const int32_t* ids, size_t n, int V) {
+  for (size_t i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= V) throw Napi::RangeError::New(env, "token id " + std::to_string(ids[i]) + " is outside the vocabulary of " + std::to_string(V));
+}
+
+class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeGpt2",
+                       {InstanceMethod("logits", &Gpt2Wrap::Logits), InstanceMethod("lastLogits", &Gpt2Wrap::LastLogits),
+                        InstanceMethod("forward", &Gpt2Wrap::Forward), InstanceMethod("backward", &Gpt2Wrap::Backward),
+                        InstanceMethod("adamStep", &Gpt2Wrap::AdamStep), InstanceMethod("getParams", &Gpt2Wrap::GetParams),
+                        InstanceMethod("setParams", &Gpt2Wrap::SetParams), InstanceMethod("getGrads", &Gpt2Wrap::GetGrads),
+                        InstanceMethod("getAdam", &Gpt2Wrap::GetAdam), InstanceMethod("setAdam", &Gpt2Wrap::SetAdam),
+                        InstanceMethod("decoderNew", &Gpt2Wrap::DecoderNew), InstanceMethod("decoderNext", &Gpt2Wrap::DecoderNext),
+                        InstanceMethod("decoderFree", &Gpt2Wrap::DecoderFree), InstanceMethod("dispose", &Gpt2Wrap::Dispose),
+                        InstanceMethod("numParams", &Gpt2Wrap::NumParams)});
+  }
+
+  explicit Gpt2Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gpt2Wrap>(info) {
+    auto c = info[0].As<Napi::Object>();
+    rdlab::Gpt2Config cfg{c.Get("vocab_size").As<Napi::Number>().Int32Value(), c.Get("n_positions").As<Napi::Number>().Int32Value(),
+                          c.Get("n_embd").As<Napi::Number>().Int32Value(), c.Get("n_layer").As<Napi::Number>().Int32Value(),
+                          c.Get("n_head").As<Napi::Number>().Int32Value(), c.Get("layer_norm_epsilon").As<Napi::Number>().FloatValue()};
+    auto arr = info[1].As<Napi::Float32Array>();
+    const size_t expected = Gpt2::parameter_count(cfg);
+    if (arr.ElementLength() != expected)
+      throw Napi::RangeError::New(info.Env(), "parameters: expected " + std::to_string(expected) + " floats, got " + std::to_string(arr.ElementLength()));
+    model_ = std::make_unique<Gpt2>(cfg, arr.Data());
+  }
+
+  ~Gpt2Wrap() { release(); }
+
+ private:
+  std::unique_ptr<Gpt2> model_;
+  std::map<int, Gpt2::Decoder*> decoders_;
+  int next_decoder_ = 1;
+
+  void release() {
+    for (auto& [id, d] : decoders_) delete d;
+    decoders_.clear();
+    model_.reset();
+  }
+
+  Gpt2& model(Napi::Env env) {
+    if (!model_) throw Napi::Error::New(env, "the model was disposed");
+    return *model_;
+  }
+
+  Napi::Value Logits(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    int B = info[1].As<Napi::Number>().Int32Value(), T = info[2].As<Napi::Number>().Int32Value();
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * T * m.config.V);
+    m.logits(ids, B, T, out.Data());
+    return out;
+  }
+
+  Napi::Value LastLogits(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    int B = info[1].As<Napi::Number>().Int32Value(), T = info[2].As<Napi::Number>().Int32Value();
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * m.config.V);
+    m.last_logits(ids, B, T, out.Data());
+    return out;
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    int B = info[2].As<Napi::Number>().Int32Value(), T = info[3].As<Napi::Number>().Int32Value();
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    const float* mask = data_of<float>(info[1], (size_t)B * T, "mask");
+    check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * T);
+    m.forward(ids, mask, B, T, out.Data());
+    return out;
+  }
+
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto arr = info[0].As<Napi::Float32Array>();
+    return Napi::Number::New(info.Env(), m.backward(arr.Data()));
+  }
+
+  Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const uint8_t* trainable = data_of<uint8_t>(info[6], m.tensor_offsets.size(), "trainable");
+    double norm = m.adam_step(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Number>().DoubleValue(),
+                              info[3].As<Napi::Number>().DoubleValue(), info[4].As<Napi::Number>().DoubleValue(), info[5].As<Napi::Number>().Int32Value(),
+                              trainable);
+    return Napi::Number::New(info.Env(), norm);
+  }
+
+  Napi::Value GetParams(const Napi::CallbackInfo& info) { return copy_out(info.Env(), model(info.Env()).params.data(), model(info.Env()).num_params); }
+  Napi::Value GetGrads(const Napi::CallbackInfo& info) { return copy_out(info.Env(), model(info.Env()).grads.data(), model(info.Env()).num_params); }
+  Napi::Value NumParams(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)model(info.Env()).num_params); }
+
+  Napi::Value SetParams(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const float* p = data_of<float>(info[0], m.num_params, "parameters");
+    std::memcpy(m.params.data(), p, m.num_params * sizeof(float));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetAdam(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto out = Napi::Array::New(info.Env(), 2);
+    out.Set((uint32_t)0, copy_out(info.Env(), m.adam.m.data(), m.num_params));
+    out.Set((uint32_t)1, copy_out(info.Env(), m.adam.v.data(), m.num_params));
+    return out;
+  }
+
+  Napi::Value SetAdam(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const float* mm = data_of<float>(info[0], m.num_params, "adam m");
+    const float* vv = data_of<float>(info[1], m.num_params, "adam v");
+    std::memcpy(m.adam.m.data(), mm, m.num_params * sizeof(float));
+    std::memcpy(m.adam.v.data(), vv, m.num_params * sizeof(float));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value DecoderNew(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    int id = next_decoder_++;
+    decoders_[id] = m.decoder_new(info[0].As<Napi::Number>().Int32Value());
+    return Napi::Number::New(info.Env(), id);
+  }
+
+  Napi::Value DecoderNext(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto it = decoders_.find(info[0].As<Napi::Number>().Int32Value());
+    if (it == decoders_.end()) throw Napi::Error::New(info.Env(), "no such decoder (disposed?)");
+    int n = info[2].As<Napi::Number>().Int32Value();
+    const int32_t* ids = data_of<int32_t>(info[1], (size_t)it->second->B * n, "ids");
+    check_ids(info.Env(), ids, (size_t)it->second->B * n, m.config.V);
+    if (it->second->pos + n > m.config.P) throw Napi::RangeError::New(info.Env(), "decoding past n_positions");
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)it->second->B * m.config.V);
+    m.decoder_next(it->second, ids, n, out.Data());
+    return out;
+  }
+
+  Napi::Value DecoderFree(const Napi::CallbackInfo& info) {
+    auto it = decoders_.find(info[0].As<Napi::Number>().Int32Value());
+    if (it != decoders_.end()) {
+      delete it->second;
+      decoders_.erase(it);
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    release();
+    return info.Env().Undefined();
+  }
+};
+
+class CnnWrap : public Napi::ObjectWrap<CnnWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeCnn",
+                       {InstanceMethod("forward", &CnnWrap::Forward), InstanceMethod("backward", &CnnWrap::Backward),
+                        InstanceMethod("adamStep", &CnnWrap::AdamStep), InstanceMethod("getParams", &CnnWrap::GetParams),
+                        InstanceMethod("setParams", &CnnWrap::SetParams), InstanceMethod("getGrads", &CnnWrap::GetGrads),
+                        InstanceMethod("getAdam", &CnnWrap::GetAdam), InstanceMethod("setAdam", &CnnWrap::SetAdam),
+                        InstanceMethod("dispose", &CnnWrap::Dispose), InstanceMethod("numParams", &CnnWrap::NumParams)});
+  }
+
+  explicit CnnWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CnnWrap>(info) {
+    auto c = info[0].As<Napi::Object>();
+    rdlab::CnnConfig cfg;
+    cfg.V = c.Get("vocabSize").As<Napi::Number>().Int32Value();
+    cfg.E = c.Get("embedDim").As<Napi::Number>().Int32Value();
+    cfg.F = c.Get("filters").As<Napi::Number>().Int32Value();
+    cfg.C = c.Get("numClasses").As<Napi::Number>().Int32Value();
+    auto ks = c.Get("kernelSizes").As<Napi::Array>();
+    for (uint32_t i = 0; i < ks.Length(); i++) cfg.kernels.push_back(ks.Get(i).As<Napi::Number>().Int32Value());
+    auto arr = info[1].As<Napi::Float32Array>();
+    size_t expected = (size_t)cfg.V * cfg.E + cfg.kernels.size() * cfg.F * (cfg.C + 1) + cfg.C;
+    for (int k : cfg.kernels) expected += (size_t)k * cfg.E * cfg.F;
+    if (arr.ElementLength() != expected)
+      throw Napi::RangeError::New(info.Env(), "parameters: expected " + std::to_string(expected) + " floats, got " + std::to_string(arr.ElementLength()));
+    model_ = std::make_unique<Cnn>(cfg, arr.Data());
+  }
+
+ private:
+  std::unique_ptr<Cnn> model_;
+
+  Cnn& model(Napi::Env env) {
+    if (!model_) throw Napi::Error::New(env, "the classifier was disposed");
+    return *model_;
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    int B = info[2].As<Napi::Number>().Int32Value(), T = info[3].As<Napi::Number>().Int32Value();
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    const int32_t* lengths = data_of<int32_t>(info[1], (size_t)B, "lengths");
+    check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
+    const float* dropout = info[4].IsTypedArray() ? data_of<float>(info[4], (size_t)B * m.config.F * m.config.kernels.size(), "dropout") : nullptr;
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * m.config.C);
+    m.forward(ids, lengths, B, T, dropout, out.Data());
+    return out;
+  }
+
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto labels = info[0].As<Napi::Int32Array>();
+    for (size_t i = 0; i < labels.ElementLength(); i++)
+      if (labels[i] < 0 || labels[i] >= m.config.C) throw Napi::RangeError::New(info.Env(), "label outside the classes");
+    return Napi::Number::New(info.Env(), m.backward(labels.Data()));
+  }
+
+  Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    return Napi::Number::New(info.Env(), m.adam_step(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue(),
+                                                     info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Number>().DoubleValue(),
+                                                     info[4].As<Napi::Number>().DoubleValue(), info[5].As<Napi::Number>().Int32Value()));
+  }
+
+  Napi::Value GetParams(const Napi::CallbackInfo& info) { return copy_out(info.Env(), model(info.Env()).params.data(), model(info.Env()).num_params); }
+  Napi::Value GetGrads(const Napi::CallbackInfo& info) { return copy_out(info.Env(), model(info.Env()).grads.data(), model(info.Env()).num_params); }
+  Napi::Value NumParams(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)model(info.Env()).num_params); }
+
+  Napi::Value SetParams(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    std::memcpy(m.params.data(), data_of<float>(info[0], m.num_params, "parameters"), m.num_params * sizeof(float));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetAdam(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto out = Napi::Array::New(info.Env(), 2);
+    out.Set((uint32_t)0, copy_out(info.Env(), m.m.data(), m.num_params));
+    out.Set((uint32_t)1, copy_out(info.Env(), m.v.data(), m.num_params));
+    return out;
+  }
+
+  Napi::Value SetAdam(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    std::memcpy(m.m.data(), data_of<float>(info[0], m.num_params, "adam m"), m.num_params * sizeof(float));
+    std::memcpy(m.v.data(), data_of<float>(info[1], m.num_params, "adam v"), m.num_params * sizeof(float));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    model_.reset();
+    return info.Env().Undefined();
+  }
+};
+
+// Square sgemm rate in GFLOP/s: the machine's matmul limit through this engine's BLAS.
+Napi::Value SgemmGflops(const Napi::CallbackInfo& info) {
+  int n = info[0].As<Napi::Number>().Int32Value();
+  double seconds = info[1].As<Napi::Number>().DoubleValue();
+  std::vector<float> a((size_t)n * n, 0.5f), b((size_t)n * n, 0.25f), c((size_t)n * n);
+  auto run = [&] { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); };
+  run();
+  auto start = std::chrono::steady_clock::now();
+  int runs = 0;
+  double elapsed = 0;
+  do {
+    run();
+    runs++;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < seconds);
+  return Napi::Number::New(info.Env(), 2.0 * n * n * n * runs / elapsed / 1e9);
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  auto out = Napi::Object::New(info.Env());
+  out.Set("blas", Napi::String::New(info.Env(), openblas_get_config()));
+  out.Set("blasThreads", Napi::Number::New(info.Env(), openblas_get_num_threads()));
+  out.Set("ompThreads", Napi::Number::New(info.Env(), omp_get_max_threads()));
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeGpt2", Gpt2Wrap::Define(env));
+  exports.Set("NativeCnn", CnnWrap::Define(env));
+  exports.Set("sgemmGflops", Napi::Function::New(env, SgemmGflops));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(rdlab_native, Init)

@@ -1,0 +1,335 @@
+// GPT-2 forward, backward, Adam and KV-cached decoding on the CPU (see gpt2.h).
+#include "gpt2.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "adam.h"
+#include "kernels.h"
+
+namespace rdlab {
+
+Gpt2::Gpt2(const Gpt2Config& c, const float* p) : config(c) {
+  if (c.C % c.H != 0) throw std::invalid_argument("n_embd must be divisible by n_head");
+  // Checkpoint order: wte, wpe, then per layer ln_1.{w,b}, c_attn.{w,b}, attn.c_proj.{w,b},
+  // ln_2.{w,b}, c_fc.{w,b}, mlp.c_proj.{w,b}; then ln_f.{w,b}.
+  size_t at = 0;
+  auto take = [&](size_t n) {
+    tensor_offsets.push_back(at);
+    tensor_sizes.push_back(n);
+    size_t o = at;
+    at += n;
+    return o;
+  };
+  const size_t C = c.C;
+  wte = take((size_t)c.V * C);
+  wpe = take((size_t)c.P * C);
+  for (int l = 0; l < c.L; l++) {
+    LayerOffsets lo;
+    lo.ln1w = take(C);
+    lo.ln1b = take(C);
+    lo.qkvw = take(C * 3 * C);
+    lo.qkvb = take(3 * C);
+    lo.attprojw = take(C * C);
+    lo.attprojb = take(C);
+    lo.ln2w = take(C);
+    lo.ln2b = take(C);
+    lo.fcw = take(C * 4 * C);
+    lo.fcb = take(4 * C);
+    lo.fcprojw = take(4 * C * C);
+    lo.fcprojb = take(C);
+    layers.push_back(lo);
+  }
+  lnfw = take(C);
+  lnfb = take(C);
+  num_params = at;
+  params.assign(p, p + at);
+  grads.assign(at, 0.0f);
+  adam.m.assign(at, 0.0f);
+  adam.v.assign(at, 0.0f);
+}
+
+void Gpt2::ensure(int B, int T) {
+  const size_t N = (size_t)B * T, C = config.C, L = config.L, H = config.H;
+  B_ = B;
+  T_ = T;
+  auto grow = [](std::vector<float>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  };
+  grow(res_, (L + 1) * N * C);
+  grow(resmid_, L * N * C);
+  grow(ln1_, L * N * C);
+  grow(ln1m_, L * N);
+  grow(ln1r_, L * N);
+  grow(qkv_, L * N * 3 * C);
+  grow(att_, L * B * H * T * T);
+  grow(atty_, L * N * C);
+  grow(ln2_, L * N * C);
+  grow(ln2m_, L * N);
+  grow(ln2r_, L * N);
+  grow(fch_, L * N * 4 * C);
+  grow(fchg_, L * N * 4 * C);
+  grow(lnf_, N * C);
+  grow(lnfm_, N);
+  grow(lnfr_, N);
+}
+
+void Gpt2::embed(const int32_t* ids, int B, int T, int offset, float* out) {
+  const int C = config.C;
+  const float* wte_p = params.data() + wte;
+  const float* wpe_p = params.data() + wpe;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < B * T; n++) {
+    int id = ids[n];
+    if (id < 0 || id >= config.V) id = 0;  // validated on the TypeScript side; never read out of bounds
+    const float* e = wte_p + (size_t)id * C;
+    const float* p = wpe_p + (size_t)(offset + n % T) * C;
+    float* o = out + (size_t)n * C;
+    for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
+  }
+}
+
+void Gpt2::run_blocks(int B, int T) {
+  const int N = B * T, C = config.C, H = config.H;
+  const float* P = params.data();
+  for (int l = 0; l < config.L; l++) {
+    const LayerOffsets& o = layers[l];
+    float* res = res_.data() + (size_t)l * N * C;
+    float* mid = resmid_.data() + (size_t)l * N * C;
+    float* next = res_.data() + (size_t)(l + 1) * N * C;
+    float* ln1 = ln1_.data() + (size_t)l * N * C;
+    float* qkv = qkv_.data() + (size_t)l * N * 3 * C;
+    float* att = att_.data() + (size_t)l * B * H * T * T;
+    float* atty = atty_.data() + (size_t)l * N * C;
+    float* ln2 = ln2_.data() + (size_t)l * N * C;
+    float* fch = fch_.data() + (size_t)l * N * 4 * C;
+    float* fchg = fchg_.data() + (size_t)l * N * 4 * C;
+    layernorm_forward(ln1, ln1m_.data() + (size_t)l * N, ln1r_.data() + (size_t)l * N, res, P + o.ln1w, P + o.ln1b, N, C, config.eps);
+    matmul_forward(qkv, ln1, P + o.qkvw, P + o.qkvb, N, C, 3 * C);
+    attention_forward(atty, att, qkv, B, T, C, H);
+    matmul_forward(mid, atty, P + o.attprojw, P + o.attprojb, N, C, C);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < (size_t)N * C; i++) mid[i] += res[i];
+    layernorm_forward(ln2, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, mid, P + o.ln2w, P + o.ln2b, N, C, config.eps);
+    matmul_forward(fch, ln2, P + o.fcw, P + o.fcb, N, C, 4 * C);
+    gelu_forward(fchg, fch, (size_t)N * 4 * C);
+    matmul_forward(next, fchg, P + o.fcprojw, P + o.fcprojb, N, 4 * C, C);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < (size_t)N * C; i++) next[i] += mid[i];
+  }
+  layernorm_forward(lnf_.data(), lnfm_.data(), lnfr_.data(), res_.data() + (size_t)config.L * N * C, P + lnfw, P + lnfb, N, C, config.eps);
+}
+
+void Gpt2::logits(const int32_t* ids, int B, int T, float* out) {
+  ensure(B, T);
+  embed(ids, B, T, 0, res_.data());
+  run_blocks(B, T);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B * T, config.V, config.C, 1.0f, lnf_.data(), config.C, params.data() + wte, config.C, 0.0f, out,
+              config.V);
+}
+
+void Gpt2::last_logits(const int32_t* ids, int B, int T, float* out) {
+  ensure(B, T);
+  embed(ids, B, T, 0, res_.data());
+  run_blocks(B, T);
+  std::vector<float> last((size_t)B * config.C);
+  for (int b = 0; b < B; b++) std::memcpy(last.data() + (size_t)b * config.C, lnf_.data() + ((size_t)b * T + T - 1) * config.C, sizeof(float) * config.C);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, config.V, config.C, 1.0f, last.data(), config.C, params.data() + wte, config.C, 0.0f, out, config.V);
+}
+
+void Gpt2::forward(const int32_t* ids, const float* mask, int B, int T, float* token_logprobs) {
+  ensure(B, T);
+  const int C = config.C, V = config.V;
+  ids_.assign(ids, ids + (size_t)B * T);
+  mask_.assign(mask, mask + (size_t)B * T);
+  embed(ids, B, T, 0, res_.data());
+  run_blocks(B, T);
+  // Only rows that predict a loss token go through the vocabulary projection.
+  rows_.clear();
+  targets_.clear();
+  tokens_per_sample_.assign(B, 0.0);
+  for (int b = 0; b < B; b++) {
+    for (int t = 1; t < T; t++) {
+      if (mask[(size_t)b * T + t] == 0.0f) continue;
+      rows_.push_back(b * T + t - 1);
+      targets_.push_back(ids[(size_t)b * T + t]);
+      tokens_per_sample_[b] += 1.0;
+    }
+  }
+  M_ = (int)rows_.size();
+  std::memset(token_logprobs, 0, sizeof(float) * (size_t)B * T);
+  if (M_ == 0) return;
+  hrows_.resize((size_t)M_ * C);
+  probs_.resize((size_t)M_ * V);
+  logp_rows_.resize(M_);
+  for (int r = 0; r < M_; r++) std::memcpy(hrows_.data() + (size_t)r * C, lnf_.data() + (size_t)rows_[r] * C, sizeof(float) * C);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M_, V, C, 1.0f, hrows_.data(), C, params.data() + wte, C, 0.0f, probs_.data(), V);
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < M_; r++) {
+    float* z = probs_.data() + (size_t)r * V;
+    float maxv = z[0];
+    for (int i = 1; i < V; i++) maxv = std::max(maxv, z[i]);
+    const int target = targets_[r];
+    const float target_logit = z[target];
+    double sum = 0.0;
+    for (int i = 0; i < V; i++) {
+      z[i] = std::exp(z[i] - maxv);
+      sum += z[i];
+    }
+    float inv = (float)(1.0 / sum);
+    // log p(target) from the logit, not the probability: exact even when p underflows.
+    float logp = (target_logit - maxv) - (float)std::log(sum);
+    for (int i = 0; i < V; i++) z[i] *= inv;
+    logp_rows_[r] = logp;
+    token_logprobs[rows_[r] + 1] = logp;  // row n predicts the token at n + 1
+  }
+}
+
+double Gpt2::backward(const float* coefficients) {
+  const int B = B_, T = T_, N = B * T, C = config.C, V = config.V, H = config.H, L = config.L;
+  std::fill(grads.begin(), grads.end(), 0.0f);
+  const float* P = params.data();
+  float* G = grads.data();
+  double loss = 0.0;
+  // dlogits = c_b / (B · n_b) · (softmax − onehot), in place over the probabilities.
+  for (int r = 0; r < M_; r++) {
+    int b = rows_[r] / T;
+    float* z = probs_.data() + (size_t)r * V;
+    float scale = (float)(coefficients[b] / (B * tokens_per_sample_[b]));
+    loss -= coefficients[b] * logp_rows_[r] / (B * tokens_per_sample_[b]);
+    z[targets_[r]] -= 1.0f;
+    for (int i = 0; i < V; i++) z[i] *= scale;
+  }
+  dres_.assign((size_t)N * C, 0.0f);
+  dln_.resize((size_t)N * C);
+  dqkv_.resize((size_t)N * 3 * C);
+  datty_.resize((size_t)N * C);
+  dfch_.resize((size_t)N * 4 * C);
+  dlnf_.assign((size_t)N * C, 0.0f);
+  attscratch_.resize((size_t)B * H * T);
+  if (M_ > 0) {
+    dhrows_.resize((size_t)M_ * C);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M_, C, V, 1.0f, probs_.data(), V, P + wte, C, 0.0f, dhrows_.data(), C);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, M_, 1.0f, probs_.data(), V, hrows_.data(), C, 1.0f, G + wte, C);
+    for (int r = 0; r < M_; r++) std::memcpy(dlnf_.data() + (size_t)rows_[r] * C, dhrows_.data() + (size_t)r * C, sizeof(float) * C);
+  }
+  layernorm_backward(dres_.data(), G + lnfw, G + lnfb, dlnf_.data(), res_.data() + (size_t)L * N * C, P + lnfw, lnfm_.data(), lnfr_.data(), N, C);
+  for (int l = L - 1; l >= 0; l--) {
+    const LayerOffsets& o = layers[l];
+    const float* res = res_.data() + (size_t)l * N * C;
+    const float* mid = resmid_.data() + (size_t)l * N * C;
+    const float* ln1 = ln1_.data() + (size_t)l * N * C;
+    const float* qkv = qkv_.data() + (size_t)l * N * 3 * C;
+    const float* att = att_.data() + (size_t)l * B * H * T * T;
+    const float* atty = atty_.data() + (size_t)l * N * C;
+    const float* ln2 = ln2_.data() + (size_t)l * N * C;
+    const float* fch = fch_.data() + (size_t)l * N * 4 * C;
+    const float* fchg = fchg_.data() + (size_t)l * N * 4 * C;
+    // dres is the gradient of the block's output: the MLP branch, then the residual.
+    matmul_backward(dfch_.data(), G + o.fcprojw, G + o.fcprojb, dres_.data(), fchg, P + o.fcprojw, N, 4 * C, C, false);
+    gelu_backward(dfch_.data(), fch, dfch_.data(), (size_t)N * 4 * C);
+    matmul_backward(dln_.data(), G + o.fcw, G + o.fcb, dfch_.data(), ln2, P + o.fcw, N, C, 4 * C, false);
+    layernorm_backward(dres_.data(), G + o.ln2w, G + o.ln2b, dln_.data(), mid, P + o.ln2w, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, N, C);
+    // dres is now the gradient of the attention's residual sum.
+    matmul_backward(datty_.data(), G + o.attprojw, G + o.attprojb, dres_.data(), atty, P + o.attprojw, N, C, C, false);
+    attention_backward(dqkv_.data(), datty_.data(), qkv, att, attscratch_.data(), B, T, C, H);
+    matmul_backward(dln_.data(), G + o.qkvw, G + o.qkvb, dqkv_.data(), ln1, P + o.qkvw, N, C, 3 * C, false);
+    layernorm_backward(dres_.data(), G + o.ln1w, G + o.ln1b, dln_.data(), res, P + o.ln1w, ln1m_.data() + (size_t)l * N, ln1r_.data() + (size_t)l * N, N, C);
+  }
+  // Embeddings: scatter-add, sequential so equal ids add in a fixed order.
+  for (int n = 0; n < N; n++) {
+    int id = ids_[n];
+    if (id < 0 || id >= V) continue;
+    float* dw = G + wte + (size_t)id * C;
+    float* dp = G + wpe + (size_t)(n % T) * C;
+    const float* d = dres_.data() + (size_t)n * C;
+    for (int i = 0; i < C; i++) {
+      dw[i] += d[i];
+      dp[i] += d[i];
+    }
+  }
+  return loss;
+}
+
+double Gpt2::adam_step(double lr, double beta1, double beta2, double eps, double clip, int step, const uint8_t* trainable) {
+  return adam_update(params, grads, adam.m, adam.v, tensor_offsets, tensor_sizes, trainable, lr, beta1, beta2, eps, clip, step);
+}
+
+Gpt2::Decoder* Gpt2::decoder_new(int B) {
+  auto* d = new Decoder();
+  d->B = B;
+  d->Tmax = config.P;
+  const size_t D = config.C / config.H;
+  d->k.assign((size_t)config.L * B * config.H * d->Tmax * D, 0.0f);
+  d->v.assign(d->k.size(), 0.0f);
+  return d;
+}
+
+void Gpt2::decoder_next(Decoder* d, const int32_t* ids, int n, float* logits_out) {
+  const int B = d->B, C = config.C, H = config.H, D = C / H, Tmax = d->Tmax, pos = d->pos, N = B * n;
+  if (pos + n > config.P) throw std::range_error("decoder: sequence longer than n_positions");
+  const float* P = params.data();
+  std::vector<float> x((size_t)N * C), ln((size_t)N * C), qkv((size_t)N * 3 * C), y((size_t)N * C), tmp((size_t)N * C), fc((size_t)N * 4 * C);
+  embed(ids, B, n, pos, x.data());
+  const float scale = 1.0f / std::sqrt((float)D);
+  for (int l = 0; l < config.L; l++) {
+    const LayerOffsets& o = layers[l];
+    layernorm_forward(ln.data(), nullptr, nullptr, x.data(), P + o.ln1w, P + o.ln1b, N, C, config.eps);
+    matmul_forward(qkv.data(), ln.data(), P + o.qkvw, P + o.qkvb, N, C, 3 * C);
+    float* kc = d->k.data() + (size_t)l * B * H * Tmax * D;
+    float* vc = d->v.data() + (size_t)l * B * H * Tmax * D;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++) {
+      for (int h = 0; h < H; h++) {
+        float* kbh = kc + ((size_t)b * H + h) * Tmax * D;
+        float* vbh = vc + ((size_t)b * H + h) * Tmax * D;
+        for (int i = 0; i < n; i++) {
+          const float* row = qkv.data() + ((size_t)b * n + i) * 3 * C;
+          std::memcpy(kbh + (size_t)(pos + i) * D, row + C + h * D, sizeof(float) * D);
+          std::memcpy(vbh + (size_t)(pos + i) * D, row + 2 * C + h * D, sizeof(float) * D);
+        }
+        std::vector<float> a(pos + n);
+        for (int i = 0; i < n; i++) {
+          const float* q = qkv.data() + ((size_t)b * n + i) * 3 * C + h * D;
+          const int S = pos + i + 1;
+          float maxv = -1e30f;
+          for (int s = 0; s < S; s++) {
+            float dot = 0.0f;
+            for (int j = 0; j < D; j++) dot += q[j] * kbh[(size_t)s * D + j];
+            a[s] = dot * scale;
+            maxv = std::max(maxv, a[s]);
+          }
+          float sum = 0.0f;
+          for (int s = 0; s < S; s++) {
+            a[s] = std::exp(a[s] - maxv);
+            sum += a[s];
+          }
+          float* out = y.data() + ((size_t)b * n + i) * C + h * D;
+          for (int j = 0; j < D; j++) out[j] = 0.0f;
+          for (int s = 0; s < S; s++) {
+            float p = a[s] / sum;
+            for (int j = 0; j < D; j++) out[j] += p * vbh[(size_t)s * D + j];
+          }
+        }
+      }
+    }
+    matmul_forward(tmp.data(), y.data(), P + o.attprojw, P + o.attprojb, N, C, C);
+    for (size_t i = 0; i < (size_t)N * C; i++) x[i] += tmp[i];
+    layernorm_forward(ln.data(), nullptr, nullptr, x.data(), P + o.ln2w, P + o.ln2b, N, C, config.eps);
+    matmul_forward(fc.data(), ln.data(), P + o.fcw, P + o.fcb, N, C, 4 * C);
+    gelu_forward(fc.data(), fc.data(), (size_t)N * 4 * C);
+    matmul_forward(tmp.data(), fc.data(), P + o.fcprojw, P + o.fcprojb, N, 4 * C, C);
+    for (size_t i = 0; i < (size_t)N * C; i++) x[i] += tmp[i];
+  }
+  std::vector<float> last((size_t)B * C);
+  for (int b = 0; b < B; b++) std::memcpy(last.data() + (size_t)b * C, x.data() + ((size_t)b * n + n - 1) * C, sizeof(float) * C);
+  std::vector<float> lastn((size_t)B * C);
+  layernorm_forward(lastn.data(), nullptr, nullptr, last.data(), P + lnfw, P + lnfb, B, C, config.eps);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, config.V, C, 1.0f, lastn.data(), C, P + wte, C, 0.0f, logits_out, config.V);
+  d->pos += n;
+}
+
+}  // namespace rdlab

@@ -1,0 +1,90 @@
+// GPT-2 on the CPU: forward, backward with a per-sample weighted loss, Adam, and KV-cached
+// decoding. Parameters live in one buffer in the order of rdlab's gpt2ParameterShapes (Hugging
+// Face names), so the TypeScript side reads and writes them by name with offsets.
+//
+// Legend: B batch, T positions, N = B·T rows, C width, V vocabulary, L layers, H heads,
+// M rows that predict a target (the loss rows).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace rdlab {
+
+struct Gpt2Config {
+  int V, P, C, L, H;
+  float eps;
+};
+
+// Offsets of one layer's tensors within the parameter buffer.
+struct LayerOffsets {
+  size_t ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb;
+};
+
+struct Adam {
+  std::vector<float> m, v;
+};
+
+class Gpt2 {
+ public:
+  Gpt2(const Gpt2Config& config, const float* params);
+  static size_t parameter_count(const Gpt2Config& c) {
+    const size_t C = c.C;
+    return (size_t)c.V * C + (size_t)c.P * C + (size_t)c.L * (12 * C * C + 13 * C) + 2 * C;
+  }
+
+  const Gpt2Config config;
+  size_t num_params;
+  std::vector<float> params;
+  std::vector<float> grads;
+  Adam adam;
+  // Per-tensor offsets and sizes, in checkpoint order (for freezing and the TypeScript side).
+  std::vector<size_t> tensor_offsets, tensor_sizes;
+
+  // Logits of every position [B, T, V].
+  void logits(const int32_t* ids, int B, int T, float* out);
+  // Logits of the last position only [B, V] (the recomputing decoder).
+  void last_logits(const int32_t* ids, int B, int T, float* out);
+  // Training forward: log p of each token given those before it [B, T] (0 at t = 0 and where
+  // mask is 0 at t ≥ 1), keeping what backward needs. mask [B, T] marks the loss positions.
+  void forward(const int32_t* ids, const float* mask, int B, int T, float* token_logprobs);
+  // Backward of loss = mean_b(c_b · CE_b) after forward(); grads are overwritten. Returns the loss.
+  double backward(const float* coefficients);
+  // Clips the global gradient norm and applies Adam to tensors with trainable[i] != 0.
+  // Returns the norm before clipping.
+  double adam_step(double lr, double beta1, double beta2, double eps, double clip, int step, const uint8_t* trainable);
+
+  // KV-cached decoding.
+  struct Decoder {
+    int B, Tmax, pos = 0;
+    std::vector<float> k, v;  // [L, B, H, Tmax, D]
+  };
+  Decoder* decoder_new(int B);
+  void decoder_next(Decoder* d, const int32_t* ids, int n, float* logits_out);
+
+ private:
+  std::vector<LayerOffsets> layers;
+  size_t wte, wpe, lnfw, lnfb;
+
+  // Training activations for the current (B, T), grown as needed.
+  int B_ = 0, T_ = 0, M_ = 0;
+  std::vector<int32_t> ids_;
+  std::vector<float> mask_;
+  std::vector<int> rows_;     // loss rows: n = b·T + t − 1 predicts ids[b·T + t]
+  std::vector<int32_t> targets_;
+  std::vector<float> res_;    // [(L+1), N, C] residual stream at each block input, and the last
+  std::vector<float> resmid_; // [L, N, C] after attention
+  std::vector<float> ln1_, ln1m_, ln1r_, qkv_, att_, atty_, ln2_, ln2m_, ln2r_, fch_, fchg_;
+  std::vector<float> lnf_, lnfm_, lnfr_;
+  std::vector<float> hrows_, probs_, logp_rows_;  // [M, C], [M, V], [M]
+  std::vector<double> tokens_per_sample_;
+  // Backward scratch.
+  std::vector<float> dres_, dln_, dqkv_, datty_, dfch_, dhrows_, dlnf_, attscratch_;
+
+  void embed(const int32_t* ids, int B, int T, int offset, float* out);
+  // Runs the blocks and ln_f over res_ (training path), sized B×T.
+  void run_blocks(int B, int T);
+  void ensure(int B, int T);
+};
+
+}  // namespace rdlab

@@ -1,0 +1,204 @@
+// Building blocks of the native engine: GEMM through CBLAS, and the row-wise kernels of GPT-2
+// (LayerNorm, tanh GELU, causal attention) with their backward passes, after llm.c.
+//
+// Layout is row-major throughout. Legend: N rows (B·T), C width, B batch, T positions,
+// H heads, D = C/H head width.
+#pragma once
+#include <cblas.h>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+
+namespace rdlab {
+
+// out[N,O] (+)= inp[N,I] · W[I,O] (+ bias[O]); W stored [in, out] as GPT-2's Conv1D.
+inline void matmul_forward(float* out, const float* inp, const float* W, const float* bias, int N, int I, int O) {
+  if (bias) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) std::memcpy(out + (size_t)n * O, bias, sizeof(float) * O);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, O, I, 1.0f, inp, I, W, O, bias ? 1.0f : 0.0f, out, O);
+}
+
+// Given dout[N,O]: dinp[N,I] += dout · Wᵀ, dW[I,O] += inpᵀ · dout, dbias[O] += Σₙ dout.
+inline void matmul_backward(float* dinp, float* dW, float* dbias, const float* dout, const float* inp, const float* W, int N, int I, int O,
+                            bool accumulate_dinp) {
+  if (dinp) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, I, O, 1.0f, dout, O, W, O, accumulate_dinp ? 1.0f : 0.0f, dinp, I);
+  if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, O, N, 1.0f, inp, I, dout, O, 1.0f, dW, O);
+  if (dbias) {
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < O; o++) {
+      float sum = 0.0f;
+      for (int n = 0; n < N; n++) sum += dout[(size_t)n * O + o];
+      dbias[o] += sum;
+    }
+  }
+}
+
+// LayerNorm over C with biased variance; saves mean and 1/std per row for the backward pass.
+inline void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w, const float* b, int N, int C, float eps) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const float* x = inp + (size_t)n * C;
+    float m = 0.0f;
+    for (int i = 0; i < C; i++) m += x[i];
+    m /= C;
+    float v = 0.0f;
+    for (int i = 0; i < C; i++) {
+      float d = x[i] - m;
+      v += d * d;
+    }
+    v /= C;
+    float s = 1.0f / std::sqrt(v + eps);
+    float* o = out + (size_t)n * C;
+    for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * w[i] + b[i];
+    if (mean) mean[n] = m;
+    if (rstd) rstd[n] = s;
+  }
+}
+
+// dinp += LN backward; dw, db accumulate over rows (column-parallel, so the sums are deterministic).
+inline void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w, const float* mean,
+                               const float* rstd, int N, int C) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const float* dy = dout + (size_t)n * C;
+    const float* x = inp + (size_t)n * C;
+    float m = mean[n], s = rstd[n];
+    float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
+    for (int i = 0; i < C; i++) {
+      float norm = (x[i] - m) * s;
+      float dnorm = w[i] * dy[i];
+      dnorm_mean += dnorm;
+      dnorm_norm_mean += dnorm * norm;
+    }
+    dnorm_mean /= C;
+    dnorm_norm_mean /= C;
+    float* dx = dinp + (size_t)n * C;
+    for (int i = 0; i < C; i++) {
+      float norm = (x[i] - m) * s;
+      float dnorm = w[i] * dy[i];
+      dx[i] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+    }
+  }
+  if (dw || db) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < C; i++) {
+      float sw = 0.0f, sb = 0.0f;
+      for (int n = 0; n < N; n++) {
+        float dy = dout[(size_t)n * C + i];
+        sw += (inp[(size_t)n * C + i] - mean[n]) * rstd[n] * dy;
+        sb += dy;
+      }
+      if (dw) dw[i] += sw;
+      if (db) db[i] += sb;
+    }
+  }
+}
+
+constexpr float GELU_SCALE = 0.7978845608028654f;  // √(2/π)
+
+inline void gelu_forward(float* out, const float* inp, size_t n) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    float x = inp[i];
+    out[i] = 0.5f * x * (1.0f + std::tanh(GELU_SCALE * (x + 0.044715f * x * x * x)));
+  }
+}
+
+// dinp = dout · gelu'(inp) (overwrites).
+inline void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    float x = inp[i];
+    float cube = 0.044715f * x * x * x;
+    float t = std::tanh(GELU_SCALE * (x + cube));
+    float sech2 = 1.0f - t * t;
+    float grad = 0.5f * (1.0f + t) + x * 0.5f * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+    dinp[i] = grad * dout[i];
+  }
+}
+
+// Causal self-attention over qkv [B,T,3C] (q | k | v, heads of D contiguous), saving the
+// probabilities att [B,H,T,T]. Parallel over (b, h): each pair owns its rows.
+inline void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int H) {
+  const int D = C / H;
+  const float scale = 1.0f / std::sqrt((float)D);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      for (int t = 0; t < T; t++) {
+        const float* q = qkv + ((size_t)b * T + t) * 3 * C + h * D;
+        float* a = att + (((size_t)b * H + h) * T + t) * T;
+        float maxv = -1e30f;
+        for (int t2 = 0; t2 <= t; t2++) {
+          const float* k = qkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
+          float dot = 0.0f;
+          for (int i = 0; i < D; i++) dot += q[i] * k[i];
+          dot *= scale;
+          a[t2] = dot;
+          if (dot > maxv) maxv = dot;
+        }
+        float sum = 0.0f;
+        for (int t2 = 0; t2 <= t; t2++) {
+          float e = std::exp(a[t2] - maxv);
+          a[t2] = e;
+          sum += e;
+        }
+        float inv = 1.0f / sum;
+        for (int t2 = 0; t2 < T; t2++) a[t2] = t2 <= t ? a[t2] * inv : 0.0f;
+        float* o = out + ((size_t)b * T + t) * C + h * D;
+        for (int i = 0; i < D; i++) o[i] = 0.0f;
+        for (int t2 = 0; t2 <= t; t2++) {
+          const float* v = qkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
+          float p = a[t2];
+          for (int i = 0; i < D; i++) o[i] += p * v[i];
+        }
+      }
+    }
+  }
+}
+
+// dqkv (overwritten) from dout [B,T,C]; scratch holds T floats per (b, h).
+inline void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, float* scratch, int B, int T, int C, int H) {
+  const int D = C / H;
+  const float scale = 1.0f / std::sqrt((float)D);
+  std::memset(dqkv, 0, sizeof(float) * (size_t)B * T * 3 * C);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      float* datt = scratch + ((size_t)b * H + h) * T;
+      for (int t = 0; t < T; t++) {
+        const float* a = att + (((size_t)b * H + h) * T + t) * T;
+        const float* dy = dout + ((size_t)b * T + t) * C + h * D;
+        const float* q = qkv + ((size_t)b * T + t) * 3 * C + h * D;
+        float* dq = dqkv + ((size_t)b * T + t) * 3 * C + h * D;
+        // through out = Σ att·v
+        float weighted = 0.0f;
+        for (int t2 = 0; t2 <= t; t2++) {
+          const float* v = qkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
+          float* dv = dqkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
+          float d = 0.0f;
+          for (int i = 0; i < D; i++) {
+            d += v[i] * dy[i];
+            dv[i] += a[t2] * dy[i];
+          }
+          datt[t2] = d;
+          weighted += a[t2] * d;
+        }
+        // through the softmax, then the scaled dot products
+        for (int t2 = 0; t2 <= t; t2++) {
+          float dpre = a[t2] * (datt[t2] - weighted) * scale;
+          const float* k = qkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
+          float* dk = dqkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
+          for (int i = 0; i < D; i++) {
+            dq[i] += dpre * k[i];
+            dk[i] += dpre * q[i];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace rdlab

@@ -1,0 +1,102 @@
+/**
+ * Loading the native engine's addon (native/build/rdlab_native.node), once.
+ *
+ * OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to its SSE3
+ * "Prescott" kernels, at a fifth of the machine's matmul rate. Before the library loads, rdlab
+ * names the kernel family the CPU supports (AVX-512 → SkylakeX, AVX2 + FMA → Haswell), unless
+ * OPENBLAS_CORETYPE is already set; RDLAB_BLAS_CORETYPE=none keeps OpenBLAS's own choice.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeGpt2Handle {
+  logits(ids: Int32Array, B: number, T: number): Float32Array;
+  lastLogits(ids: Int32Array, B: number, T: number): Float32Array;
+  forward(ids: Int32Array, mask: Float32Array, B: number, T: number): Float32Array;
+  backward(coefficients: Float32Array): number;
+  adamStep(
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    clip: number,
+    step: number,
+    trainable: Uint8Array,
+  ): number;
+  getParams(): Float32Array;
+  setParams(p: Float32Array): void;
+  getGrads(): Float32Array;
+  getAdam(): [Float32Array, Float32Array];
+  setAdam(m: Float32Array, v: Float32Array): void;
+  decoderNew(B: number): number;
+  decoderNext(handle: number, ids: Int32Array, n: number): Float32Array;
+  decoderFree(handle: number): void;
+  numParams(): number;
+  dispose(): void;
+}
+
+export interface NativeCnnHandle {
+  forward(
+    ids: Int32Array,
+    lengths: Int32Array,
+    B: number,
+    T: number,
+    dropout: Float32Array | null,
+  ): Float32Array;
+  backward(labels: Int32Array): number;
+  adamStep(
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    clip: number,
+    step: number,
+  ): number;
+  getParams(): Float32Array;
+  setParams(p: Float32Array): void;
+  getGrads(): Float32Array;
+  getAdam(): [Float32Array, Float32Array];
+  setAdam(m: Float32Array, v: Float32Array): void;
+  numParams(): number;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  NativeGpt2: new (config: object, params: Float32Array) => NativeGpt2Handle;
+  NativeCnn: new (config: object, params: Float32Array) => NativeCnnHandle;
+  sgemmGflops(n: number, seconds: number): number;
+  info(): { blas: string; blasThreads: number; ompThreads: number };
+}
+
+export const ADDON_PATH = fileURLToPath(
+  new URL('../../native/build/rdlab_native.node', import.meta.url),
+);
+
+let addon: NativeAddon | null = null;
+
+/** The OpenBLAS kernel family for this CPU, from /proc/cpuinfo (null: leave OpenBLAS to choose). */
+export function blasCoreType(cpuinfo: string): string | null {
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? '').trim().split(/\s+/));
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f)))
+    return 'SkylakeX';
+  if (flags.has('avx2') && flags.has('fma')) return 'Haswell';
+  return null;
+}
+
+export function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  if (!existsSync(ADDON_PATH))
+    throw new Error(
+      `the native addon is not built (npm run build:native; needs g++ and libopenblas-dev): ${ADDON_PATH} is missing`,
+    );
+  const wanted = process.env.RDLAB_BLAS_CORETYPE;
+  if (process.env.OPENBLAS_CORETYPE === undefined && wanted !== 'none') {
+    const core =
+      wanted ??
+      (existsSync('/proc/cpuinfo') ? blasCoreType(readFileSync('/proc/cpuinfo', 'utf8')) : null);
+    if (core) process.env.OPENBLAS_CORETYPE = core;
+  }
+  addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+  return addon;
+}
