@@ -49,11 +49,10 @@ export function registerModelCommands(program: Command): void {
       );
       lm.dispose();
       if (options.json) console.log(JSON.stringify({ token_logprobs: logp }));
-      else
-        ids
-          .slice(1)
-          .forEach((id, i) =>
-            console.log(`${String(id).padStart(8)}  ${(logp[i] as number).toFixed(6)}`),
-          );
+      else {
+        for (const [i, id] of ids.slice(1).entries()) {
+          console.log(`${String(id).padStart(8)}  ${(logp[i] as number).toFixed(6)}`);
+        }
+      }
     });
 }
