@@ -76,7 +76,7 @@ export function generate(
           continue;
         }
         const row = logits.subarray(b * V, (b + 1) * V);
-        const token = chooseToken(
+        const { token, logprob } = sampleRow(
           row,
           scratch,
           temperature,
@@ -88,7 +88,7 @@ export function generate(
         step[b] = token;
         ids[b * T + t] = token;
         mask[b * T + t] = 1;
-        tokenLogprobs[b * T + t] = logSoftmaxAt(row, token);
+        tokenLogprobs[b * T + t] = logprob;
         seen?.[b]?.add(token);
         if (token === eosId) done[b] = 1;
       }
@@ -110,7 +110,12 @@ export function logSoftmaxAt(row: ArrayLike<number>, token: number): number {
   return (row[token] as number) - max - Math.log(sum);
 }
 
-function chooseToken(
+/**
+ * Chooses one token from a row of logits and returns it with its log-probability under the raw
+ * model. The hot loop of sampling: at most two passes of exp over the vocabulary, one when the
+ * sampling distribution is the model's own (temperature 1, no penalty, no top-k).
+ */
+export function sampleRow(
   row: Float32Array,
   scores: Float64Array,
   temperature: number,
@@ -118,9 +123,25 @@ function chooseToken(
   penalty: number,
   seen: Set<number> | null,
   rng: Rng,
-): number {
+): { token: number; logprob: number } {
   const V = row.length;
-  for (let i = 0; i < V; i++) scores[i] = row[i] as number;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < V; i++) if ((row[i] as number) > max) max = row[i] as number;
+  const plain = temperature === 1 && seen === null && !(topK > 0 && topK < V);
+  let rawSum = 0;
+  if (plain) {
+    for (let i = 0; i < V; i++) {
+      const e = Math.exp((row[i] as number) - max);
+      scores[i] = e;
+      rawSum += e;
+    }
+    const token = draw(scores, V, rawSum, rng);
+    return { token, logprob: (row[token] as number) - max - Math.log(rawSum) };
+  }
+  for (let i = 0; i < V; i++) {
+    rawSum += Math.exp((row[i] as number) - max);
+    scores[i] = row[i] as number;
+  }
   if (seen) {
     // CTRL (Keskar et al., 2019) as Hugging Face applies it: shrink the logit towards less likely.
     for (const i of seen)
@@ -129,22 +150,61 @@ function chooseToken(
           ? (scores[i] as number) * penalty
           : (scores[i] as number) / penalty;
   }
+  let token: number;
   if (temperature === 0) {
-    let best = 0;
-    for (let i = 1; i < V; i++) if ((scores[i] as number) > (scores[best] as number)) best = i;
-    return best;
+    token = 0;
+    for (let i = 1; i < V; i++) if ((scores[i] as number) > (scores[token] as number)) token = i;
+  } else {
+    const cutoff = topK > 0 && topK < V ? kthLargest(scores, V, topK) : Number.NEGATIVE_INFINITY;
+    let smax = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < V; i++) if ((scores[i] as number) > smax) smax = scores[i] as number;
+    let total = 0;
+    for (let i = 0; i < V; i++) {
+      const x = scores[i] as number;
+      const e = x >= cutoff ? Math.exp((x - smax) / temperature) : 0;
+      scores[i] = e;
+      total += e;
+    }
+    token = draw(scores, V, total, rng);
   }
-  let cutoff = Number.NEGATIVE_INFINITY;
-  if (topK > 0 && topK < V) cutoff = kthLargest(scores, topK);
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < V; i++) if ((scores[i] as number) > max) max = scores[i] as number;
-  for (let i = 0; i < V; i++) {
-    const s = scores[i] as number;
-    scores[i] = s >= cutoff ? Math.exp((s - max) / temperature) : 0;
-  }
-  return rng.categorical(scores);
+  return { token, logprob: (row[token] as number) - max - Math.log(rawSum) };
 }
 
-function kthLargest(values: Float64Array, k: number): number {
-  return Float64Array.from(values).sort()[values.length - k] as number;
+/** An index drawn in proportion to `weights[0 … V)`, one uniform per draw. */
+function draw(weights: Float64Array, V: number, total: number, rng: Rng): number {
+  let u = rng.uniform() * total;
+  for (let i = 0; i < V; i++) {
+    u -= weights[i] as number;
+    if (u < 0) return i;
+  }
+  for (let i = V - 1; i >= 0; i--) if ((weights[i] as number) > 0) return i; // rounding left u a hair above 0
+  return V - 1;
+}
+
+/** The k-th largest of `values[0 … V)` (quickselect on a copy). */
+function kthLargest(values: Float64Array, V: number, k: number): number {
+  const a = values.slice(0, V);
+  let lo = 0;
+  let hi = V - 1;
+  const target = V - k;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const tmp = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = tmp;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target] as number;
 }

@@ -81,7 +81,7 @@ void Gpt2::embed(const int32_t* ids, int B, int T, int offset, float* out) {
   const int C = config.C;
   const float* wte_p = params.data() + wte;
   const float* wpe_p = params.data() + wpe;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PARALLEL_MIN)
   for (int n = 0; n < B * T; n++) {
     int id = ids[n];
     if (id < 0 || id >= config.V) id = 0;  // validated on the TypeScript side; never read out of bounds
@@ -111,13 +111,13 @@ void Gpt2::run_blocks(int B, int T) {
     matmul_forward(qkv, ln1, P + o.qkvw, P + o.qkvb, N, C, 3 * C);
     attention_forward(atty, att, qkv, B, T, C, H);
     matmul_forward(mid, atty, P + o.attprojw, P + o.attprojb, N, C, C);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
     for (size_t i = 0; i < (size_t)N * C; i++) mid[i] += res[i];
     layernorm_forward(ln2, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, mid, P + o.ln2w, P + o.ln2b, N, C, config.eps);
     matmul_forward(fch, ln2, P + o.fcw, P + o.fcb, N, C, 4 * C);
     gelu_forward(fchg, fch, (size_t)N * 4 * C);
     matmul_forward(next, fchg, P + o.fcprojw, P + o.fcprojb, N, 4 * C, C);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
     for (size_t i = 0; i < (size_t)N * C; i++) next[i] += mid[i];
   }
   layernorm_forward(lnf_.data(), lnfm_.data(), lnfr_.data(), res_.data() + (size_t)config.L * N * C, P + lnfw, P + lnfb, N, C, config.eps);
@@ -167,7 +167,7 @@ void Gpt2::forward(const int32_t* ids, const float* mask, int B, int T, float* t
   logp_rows_.resize(M_);
   for (int r = 0; r < M_; r++) std::memcpy(hrows_.data() + (size_t)r * C, lnf_.data() + (size_t)rows_[r] * C, sizeof(float) * C);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M_, V, C, 1.0f, hrows_.data(), C, params.data() + wte, C, 0.0f, probs_.data(), V);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)M_ * V >= PARALLEL_MIN)
   for (int r = 0; r < M_; r++) {
     float* z = probs_.data() + (size_t)r * V;
     float maxv = z[0];
@@ -273,6 +273,7 @@ void Gpt2::decoder_next(Decoder* d, const int32_t* ids, int n, float* logits_out
   if (pos + n > config.P) throw std::range_error("decoder: sequence longer than n_positions");
   const float* P = params.data();
   std::vector<float> x((size_t)N * C), ln((size_t)N * C), qkv((size_t)N * 3 * C), y((size_t)N * C), tmp((size_t)N * C), fc((size_t)N * 4 * C);
+  std::vector<float> scores((size_t)B * H * (pos + n));  // attention weights, one row per (b, h)
   embed(ids, B, n, pos, x.data());
   const float scale = 1.0f / std::sqrt((float)D);
   for (int l = 0; l < config.L; l++) {
@@ -281,7 +282,7 @@ void Gpt2::decoder_next(Decoder* d, const int32_t* ids, int n, float* logits_out
     matmul_forward(qkv.data(), ln.data(), P + o.qkvw, P + o.qkvb, N, C, 3 * C);
     float* kc = d->k.data() + (size_t)l * B * H * Tmax * D;
     float* vc = d->v.data() + (size_t)l * B * H * Tmax * D;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * H * n * (pos + n) * D >= PARALLEL_MIN)
     for (int b = 0; b < B; b++) {
       for (int h = 0; h < H; h++) {
         float* kbh = kc + ((size_t)b * H + h) * Tmax * D;
@@ -291,7 +292,7 @@ void Gpt2::decoder_next(Decoder* d, const int32_t* ids, int n, float* logits_out
           std::memcpy(kbh + (size_t)(pos + i) * D, row + C + h * D, sizeof(float) * D);
           std::memcpy(vbh + (size_t)(pos + i) * D, row + 2 * C + h * D, sizeof(float) * D);
         }
-        std::vector<float> a(pos + n);
+        float* a = scores.data() + ((size_t)b * H + h) * (pos + n);
         for (int i = 0; i < n; i++) {
           const float* q = qkv.data() + ((size_t)b * n + i) * 3 * C + h * D;
           const int S = pos + i + 1;

@@ -11,10 +11,14 @@
 
 namespace rdlab {
 
+// Loops smaller than this many floats run on one thread: waking a pool costs more than they do
+// (decoding one token for a batch is hundreds of such loops).
+constexpr size_t PARALLEL_MIN = 1 << 15;
+
 // out[N,O] (+)= inp[N,I] · W[I,O] (+ bias[O]); W stored [in, out] as GPT-2's Conv1D.
 inline void matmul_forward(float* out, const float* inp, const float* W, const float* bias, int N, int I, int O) {
   if (bias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * O >= PARALLEL_MIN)
     for (int n = 0; n < N; n++) std::memcpy(out + (size_t)n * O, bias, sizeof(float) * O);
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, O, I, 1.0f, inp, I, W, O, bias ? 1.0f : 0.0f, out, O);
@@ -26,7 +30,7 @@ inline void matmul_backward(float* dinp, float* dW, float* dbias, const float* d
   if (dinp) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, I, O, 1.0f, dout, O, W, O, accumulate_dinp ? 1.0f : 0.0f, dinp, I);
   if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, O, N, 1.0f, inp, I, dout, O, 1.0f, dW, O);
   if (dbias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * O >= PARALLEL_MIN)
     for (int o = 0; o < O; o++) {
       float sum = 0.0f;
       for (int n = 0; n < N; n++) sum += dout[(size_t)n * O + o];
@@ -37,7 +41,7 @@ inline void matmul_backward(float* dinp, float* dW, float* dbias, const float* d
 
 // LayerNorm over C with biased variance; saves mean and 1/std per row for the backward pass.
 inline void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w, const float* b, int N, int C, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
   for (int n = 0; n < N; n++) {
     const float* x = inp + (size_t)n * C;
     float m = 0.0f;
@@ -60,7 +64,7 @@ inline void layernorm_forward(float* out, float* mean, float* rstd, const float*
 // dinp += LN backward; dw, db accumulate over rows (column-parallel, so the sums are deterministic).
 inline void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w, const float* mean,
                                const float* rstd, int N, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
   for (int n = 0; n < N; n++) {
     const float* dy = dout + (size_t)n * C;
     const float* x = inp + (size_t)n * C;
@@ -82,7 +86,7 @@ inline void layernorm_backward(float* dinp, float* dw, float* db, const float* d
     }
   }
   if (dw || db) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
     for (int i = 0; i < C; i++) {
       float sw = 0.0f, sb = 0.0f;
       for (int n = 0; n < N; n++) {
@@ -99,7 +103,7 @@ inline void layernorm_backward(float* dinp, float* dw, float* db, const float* d
 constexpr float GELU_SCALE = 0.7978845608028654f;  // √(2/π)
 
 inline void gelu_forward(float* out, const float* inp, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
   for (size_t i = 0; i < n; i++) {
     float x = inp[i];
     out[i] = 0.5f * x * (1.0f + std::tanh(GELU_SCALE * (x + 0.044715f * x * x * x)));
@@ -108,7 +112,7 @@ inline void gelu_forward(float* out, const float* inp, size_t n) {
 
 // dinp = dout · gelu'(inp) (overwrites).
 inline void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
   for (size_t i = 0; i < n; i++) {
     float x = inp[i];
     float cube = 0.044715f * x * x * x;

@@ -5,6 +5,12 @@
  * "Prescott" kernels, at a fifth of the machine's matmul rate. Before the library loads, rdlab
  * names the kernel family the CPU supports (AVX-512 → SkylakeX, AVX2 + FMA → Haswell), unless
  * OPENBLAS_CORETYPE is already set; RDLAB_BLAS_CORETYPE=none keeps OpenBLAS's own choice.
+ *
+ * The engine runs two thread pools in turn, OpenBLAS's and OpenMP's, and JavaScript runs between
+ * calls. Both pools spin while idle by default, so on a machine with few cores each steals the
+ * cores the other (and the sampler) is about to use: measured here, training went from ≈ 4,700 to
+ * ≈ 7,000 tokens/s and decoding ran up to 5× faster once idle threads sleep. rdlab sets
+ * OMP_WAIT_POLICY=passive and OPENBLAS_THREAD_TIMEOUT=4 unless they are set already.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -97,6 +103,8 @@ export function loadAddon(): NativeAddon {
       (existsSync('/proc/cpuinfo') ? blasCoreType(readFileSync('/proc/cpuinfo', 'utf8')) : null);
     if (core) process.env.OPENBLAS_CORETYPE = core;
   }
+  process.env.OMP_WAIT_POLICY ??= 'passive';
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
   addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
   return addon;
 }
