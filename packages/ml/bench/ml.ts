@@ -158,14 +158,20 @@ async function dataReport() {
     .filter((s) => s.length + 1 <= T);
   const counts = new Float64Array(tokenizer.vocabSize).fill(1);
   let total = tokenizer.vocabSize;
-  for (const s of sentences)
-    for (const id of [...s.slice(1), tokenizer.eosId])
-      (counts[id] = (counts[id] as number) + 1), (total += 1);
+  for (const s of sentences) {
+    for (const id of [...s.slice(1), tokenizer.eosId]) {
+      counts[id] = (counts[id] as number) + 1;
+      total += 1;
+    }
+  }
   let unigramNll = 0;
   let devTokens = 0;
-  for (const s of dev)
-    for (const id of [...s.slice(1), tokenizer.eosId])
-      (unigramNll -= Math.log((counts[id] as number) / total)), (devTokens += 1);
+  for (const s of dev) {
+    for (const id of [...s.slice(1), tokenizer.eosId]) {
+      unigramNll -= Math.log((counts[id] as number) / total);
+      devTokens += 1;
+    }
+  }
   const lm = randomLanguageModel({ ...LM_PRESETS.small, vocab_size: tokenizer.vocabSize }, 3);
   pretrainLanguageModel(lm, sentences, tokenizer.eosId, T, {
     epochs: 1,
