@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under the given folders (default: packages and apps) in one node:test run,
+// Runs every *.test.ts under the given folders or files (default: packages and apps) in one node:test run,
 // from TypeScript source (tsx, and the "source" export condition of our packages). One run, one
 // summary: the spec reporter, then a closing `N passed, N failed, N skipped` line.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +25,7 @@ function find(dir, out) {
 }
 
 const files = (folders.length ? folders : ['packages', 'apps'])
-  .flatMap((f) => find(join(root, f), []))
+  .flatMap((f) => (statSync(join(root, f)).isFile() ? [join(root, f)] : find(join(root, f), [])))
   .map((f) => relative(root, f))
   .sort();
 if (files.length === 0) {

@@ -7,7 +7,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommands } from './commands/bench.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerEvalTextCommand } from './commands/eval-text.js';
 import { registerModelCommands } from './commands/model.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerSpecCommands } from './commands/spec.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerSpecCommands(program);
+  registerRunCommand(program);
+  registerEvalTextCommand(program);
   registerModelCommands(program);
   registerBenchCommands(program);
   registerDoctorCommand(program);

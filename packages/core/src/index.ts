@@ -23,6 +23,7 @@ export {
   type NewsTextField,
 } from './datasets.js';
 export { canonicalJson, contentHash } from './hash.js';
+export * from './metrics/index.js';
 export {
   CLASSIFIER_PRESET_NAMES,
   CLASSIFIER_PRESETS,

@@ -56,7 +56,6 @@ const NEGATIVE = [
 ];
 const NEUTRAL = ['okay', 'fine', 'average', 'normal', 'small', 'busy', 'quiet', 'new'];
 const INTENSIFIERS = ['', '', '', 'very ', 'really ', 'so ', 'pretty ', 'quite '];
-const OPENERS = ['the', 'the', 'the', 'this', 'our', 'my'];
 const VERBS = {
   positive: ['loved', 'enjoyed', 'liked', 'adored'],
   negative: ['hated', 'disliked', 'regretted', 'avoided'],
@@ -86,25 +85,44 @@ function adjective(rng: Rng, polarity: Polarity): string {
   return pick(rng, INTENSIFIERS) + pick(rng, polarity === 'positive' ? POSITIVE : NEGATIVE);
 }
 
-function sentence(rng: Rng, polarity: Polarity): string {
+/**
+ * Every sentence opens with a neutral clause, so its first few tokens (the prefix β continues)
+ * say nothing about its sentiment: the attribute is decided by what β samples after it.
+ */
+const OPENERS = [
+  'we went there for lunch and',
+  'i came here last night and',
+  'my friends took me here and',
+  'we stopped by on sunday and',
+  'it was our first visit and',
+  'we had a table outside and',
+  'i ordered at the counter and',
+  'we came for a late dinner and',
+  'my sister picked this place and',
+  'we waited ten minutes and',
+];
+
+function clause(rng: Rng, polarity: Polarity): string {
   const other: Polarity = polarity === 'positive' ? 'negative' : 'positive';
-  switch (rng.int(6)) {
+  switch (rng.int(5)) {
     case 0:
-      return `${pick(rng, OPENERS)} ${pick(rng, NOUNS)} was ${adjective(rng, polarity)} .`;
+      return `the ${pick(rng, NOUNS)} was ${adjective(rng, polarity)} .`;
     case 1: {
       // Mostly agreeing clauses; one in five mixes polarities.
       const second = rng.uniform() < 0.2 ? other : polarity;
-      return `${pick(rng, OPENERS)} ${pick(rng, NOUNS)} was ${adjective(rng, polarity)} and the ${pick(rng, NOUNS)} was ${adjective(rng, second)} .`;
+      return `the ${pick(rng, NOUNS)} was ${adjective(rng, polarity)} and the ${pick(rng, NOUNS)} was ${adjective(rng, second)} .`;
     }
     case 2:
       return `i ${pick(rng, VERBS[polarity])} the ${pick(rng, NOUNS)} , ${pick(rng, ENDINGS[polarity])}`;
     case 3:
-      return `${pick(rng, OPENERS)} ${pick(rng, NOUNS)} is ${adjective(rng, polarity)} but the ${pick(rng, NOUNS)} is ${pick(rng, NEUTRAL)} .`;
-    case 4:
-      return pick(rng, ENDINGS[polarity]);
+      return `the ${pick(rng, NOUNS)} is ${adjective(rng, polarity)} but the ${pick(rng, NOUNS)} is ${pick(rng, NEUTRAL)} .`;
     default:
-      return `${pick(rng, OPENERS)} ${pick(rng, NOUNS)} was ${pick(rng, NEUTRAL)} .`; // neutral: its label is noise
+      return `the ${pick(rng, NOUNS)} was ${pick(rng, NEUTRAL)} .`; // neutral: its label is noise
   }
+}
+
+function sentence(rng: Rng, polarity: Polarity): string {
+  return `${pick(rng, OPENERS)} ${clause(rng, polarity)}`;
 }
 
 /** The demo corpus: label '0' negative, '1' positive. `train` 6,000 sentences per label; `dev` 500. */

@@ -271,6 +271,16 @@ export const bootstrapSchema = strict({
   samplesPerPrefix: positiveInt().default(10),
   /** Prefixes per shard: one bootstrap job samples one shard. @defaultValue 5000 */
   shardSize: positiveInt().default(5_000),
+  /**
+   * Seed of prefix selection and behaviour sampling. Cell seeds do not change it, so every seed
+   * of a sweep trains on the same samples (as the paper's single bootstrap). @defaultValue 0
+   */
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
 });
 
 export const EVALUATION_METRICS = [

@@ -69,6 +69,7 @@ describe('sweep spec defaults', () => {
       prefixesPerAttribute: 50000,
       samplesPerPrefix: 10,
       shardSize: 5000,
+      seed: 0,
     });
     assert.deepEqual(spec.seeds, [1]);
     assert.equal(spec.limits.maxCells, 1000);

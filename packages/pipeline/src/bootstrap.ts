@@ -1,0 +1,196 @@
+/**
+ * Stage `bootstrap`: the behaviour samples of one (dataset, attribute), split into shards. A shard
+ * is a range of prefixes × K samples from β, with β's per-token log-probabilities and R's logits;
+ * it is keyed by everything it depends on, so a shard that exists is never sampled again.
+ */
+import { createRng, type SweepSpec } from '@rdlab/core';
+import { type Prefix, selectPrefixes } from '@rdlab/data';
+import { classify, generate } from '@rdlab/ml';
+import { samplingContent, shardKey } from './keys.js';
+import { type StageContext, throwIfAborted } from './ports.js';
+import type { PreparedDataset } from './prepare.js';
+import { type BehaviorSample, encodeShard } from './shard-file.js';
+
+/** Sequences sampled per model call. */
+const SAMPLING_BATCH = 128;
+
+export interface ShardPlan {
+  key: string;
+  dataset: string;
+  attribute: string;
+  /** Prefix range [start, end) of the attribute's selection. */
+  start: number;
+  end: number;
+}
+
+/** The attribute's training prefixes: a seeded selection, stable as the requested count grows. */
+export function trainingPrefixes(spec: SweepSpec, prepared: PreparedDataset, attribute: string) {
+  const records = prepared.data.train.get(attribute) ?? [];
+  return selectPrefixes(records, (t) => prepared.tokenizer.encode(t), {
+    count: spec.bootstrap.prefixesPerAttribute,
+    prefixLength: spec.training.prefixLength,
+    maxLength: spec.training.maxLength,
+    seed: spec.bootstrap.seed,
+    label: `${prepared.dataset.name}/${attribute}/train`,
+  });
+}
+
+/** Splits the attribute's prefixes into shards of `shardSize`. */
+export function planShards(
+  spec: SweepSpec,
+  prepared: PreparedDataset,
+  attribute: string,
+  prefixCount: number,
+): ShardPlan[] {
+  const content = samplingContent(spec, prepared.dataset, attribute, prepared.keys);
+  const plans: ShardPlan[] = [];
+  for (let start = 0; start < prefixCount; start += spec.bootstrap.shardSize) {
+    const end = Math.min(prefixCount, start + spec.bootstrap.shardSize);
+    plans.push({
+      key: shardKey(content, start, end),
+      dataset: prepared.dataset.name,
+      attribute,
+      start,
+      end,
+    });
+  }
+  return plans;
+}
+
+/**
+ * Samples `prefixes` × K continuations from β and scores them with R. Shared by the bootstrap and
+ * the evaluation set (β samples for the token-accuracy metric).
+ */
+export function sampleBehavior(
+  spec: SweepSpec,
+  prepared: PreparedDataset,
+  prefixes: Prefix[],
+  firstIndex: number,
+  samplesPerPrefix: number,
+  rngLabel: Array<string | number>,
+  onBatch?: (done: number) => void,
+  signal?: AbortSignal,
+): BehaviorSample[] {
+  const { tokenizer, behavior, reward } = prepared;
+  const { prefixLength: p, maxLength: T, temperature, topK, repetitionPenalty } = spec.training;
+  const rows = prefixes.flatMap((prefix, i) =>
+    Array.from({ length: samplesPerPrefix }, (_, k) => ({ prefix, index: firstIndex + i, k })),
+  );
+  const samples: BehaviorSample[] = [];
+  for (let start = 0; start < rows.length; start += SAMPLING_BATCH) {
+    throwIfAborted(signal);
+    const batch = rows.slice(start, start + SAMPLING_BATCH);
+    const B = batch.length;
+    const ids = new Int32Array(B * p);
+    batch.forEach((r, b) => {
+      ids.set(r.prefix.ids, b * p);
+    });
+    const gen = generate(behavior, ids, B, {
+      maxLength: T,
+      temperature,
+      topK,
+      repetitionPenalty,
+      eosId: tokenizer.eosId,
+      rng: createRng(spec.bootstrap.seed, ...rngLabel, start),
+    });
+    const sequences: Int32Array[] = [];
+    const logprobs: Float32Array[] = [];
+    for (let b = 0; b < B; b++) {
+      let end = p;
+      while (end < T && gen.mask[b * T + end]) end += 1;
+      sequences.push(gen.ids.slice(b * T, b * T + end));
+      logprobs.push(gen.tokenLogprobs.slice(b * T + p, b * T + end));
+    }
+    // R reads the sentence without its end-of-text token, as it was trained.
+    const words = sequences.map((s) =>
+      s[s.length - 1] === tokenizer.eosId ? s.subarray(0, s.length - 1) : s,
+    );
+    const logits = classify(reward, words, tokenizer.eosId);
+    const C = reward.numClasses;
+    batch.forEach((r, b) => {
+      const lp = logprobs[b] as Float32Array;
+      let sum = 0;
+      for (const x of lp) sum += Math.exp(x);
+      samples.push({
+        prefixIndex: r.index,
+        sampleIndex: r.k,
+        tokens: sequences[b] as Int32Array,
+        prefixLength: p,
+        behaviorLogprobs: lp,
+        behaviorLikelihood: lp.length > 0 ? sum / lp.length : 0,
+        rewardLogits: logits.slice(b * C, (b + 1) * C),
+        text: tokenizer.decode(words[b] as Int32Array),
+      });
+    });
+    onBatch?.(Math.min(rows.length, start + SAMPLING_BATCH));
+  }
+  return samples;
+}
+
+/** Samples and stores one shard unless the store has it. Returns whether work was done. */
+export async function runShard(
+  ctx: StageContext,
+  spec: SweepSpec,
+  prepared: PreparedDataset,
+  plan: ShardPlan,
+  prefixes: Prefix[],
+): Promise<boolean> {
+  if (await ctx.store.exists(plan.key)) return false;
+  const K = spec.bootstrap.samplesPerPrefix;
+  const task = `bootstrap/${plan.key}`;
+  ctx.progress.start({
+    id: task,
+    label: `sample ${plan.dataset}/${plan.attribute} prefixes ${plan.start}–${plan.end}`,
+    total: (plan.end - plan.start) * K,
+    unit: 'samples',
+  });
+  let reported = 0;
+  const samples = sampleBehavior(
+    spec,
+    prepared,
+    prefixes.slice(plan.start, plan.end),
+    plan.start,
+    K,
+    ['shard', prepared.dataset.name, plan.attribute, plan.start],
+    (done) => {
+      ctx.progress.advance(task, done - reported);
+      reported = done;
+    },
+    ctx.signal,
+  );
+  ctx.counters.sampledSequences += samples.length;
+  const content = samplingContent(spec, prepared.dataset, plan.attribute, prepared.keys);
+  await ctx.store.put(
+    plan.key,
+    encodeShard(samples, prepared.reward.numClasses, {
+      ...content,
+      start: plan.start,
+      end: plan.end,
+      classes: prepared.classes,
+    }),
+  );
+  ctx.counters.shardsWritten += 1;
+  ctx.progress.finish(task);
+  const mean = (f: (s: BehaviorSample) => number) =>
+    samples.reduce((a, s) => a + f(s), 0) / Math.max(1, samples.length);
+  const attributeIndex = prepared.classes.indexOf(plan.attribute);
+  await ctx.metrics.record([
+    {
+      cell: `${plan.dataset}/${plan.attribute}`,
+      stage: 'bootstrap',
+      epoch: 0,
+      step: plan.start,
+      name: 'behavior/mean_likelihood',
+      value: mean((s) => s.behaviorLikelihood),
+    },
+    {
+      cell: `${plan.dataset}/${plan.attribute}`,
+      stage: 'bootstrap',
+      epoch: 0,
+      step: plan.start,
+      name: 'reward_model/mean_logit',
+      value: mean((s) => s.rewardLogits[attributeIndex] as number),
+    },
+  ]);
+  return true;
+}

@@ -1,0 +1,161 @@
+/**
+ * Stage `evaluate`: π generates from held-out prefixes, and the generations are scored.
+ *
+ * - Acc: β̄ of π's generations under β (§6 "Evaluations": the likelihood of the behaviour model).
+ * - Token accuracy (the authors' code): π's arg-max next token against β's samples from the same
+ *   prefixes, teacher-forced, over the continuation.
+ * - Reward: R's softmax probability of the cell's attribute on π's generations.
+ * - BLEU, ROUGE-1/2/L, METEOR, distinct-1/2 against the original sentence (core's text metrics).
+ */
+import {
+  attributeReward,
+  createRng,
+  type EvaluationSpec,
+  type LikelihoodKind,
+  type SweepSpec,
+  sequenceLikelihood,
+  textMetrics,
+} from '@rdlab/core';
+import type { Prefix } from '@rdlab/data';
+import { classify, generate, type LanguageModel, scoreTokens } from '@rdlab/ml';
+import type { PreparedDataset } from './prepare.js';
+import type { BehaviorSample } from './shard-file.js';
+
+/** Held-out prefixes and β's samples from them. */
+export interface EvalSet {
+  prefixes: Prefix[];
+  behaviorSamples: BehaviorSample[];
+}
+
+export interface EvalExample {
+  prefix: string;
+  generation: string;
+  reference: string;
+  acc: number;
+  reward: number;
+}
+
+export interface EvalResult {
+  acc: number;
+  reward: number;
+  /** Acc + Reward, the paper's Table 1 figure. */
+  accPlusReward: number;
+  tokenAccuracy: number;
+  bleu: number;
+  rouge1: number;
+  rouge2: number;
+  rougeL: number;
+  meteor: number;
+  distinct1: number;
+  distinct2: number;
+  /** Per-prefix Acc and Reward, in prefix order (for paired bootstrap intervals). */
+  perSample: { acc: number[]; reward: number[] };
+  examples: EvalExample[];
+}
+
+const CHUNK = 64;
+
+/** Arg-max agreement of π with β's tokens over each sample's continuation. */
+function tokenAccuracy(target: LanguageModel, samples: BehaviorSample[], eosId: number): number {
+  let hits = 0;
+  let total = 0;
+  const V = target.config.vocab_size;
+  for (let start = 0; start < samples.length; start += CHUNK) {
+    const chunk = samples.slice(start, start + CHUNK);
+    const T = Math.max(...chunk.map((s) => s.tokens.length));
+    const ids = new Int32Array(chunk.length * T).fill(eosId);
+    chunk.forEach((s, b) => {
+      ids.set(s.tokens, b * T);
+    });
+    const logits = target.logits({ ids, batchSize: chunk.length, length: T });
+    chunk.forEach((s, b) => {
+      for (let t = s.prefixLength; t < s.tokens.length; t++) {
+        const row = (b * T + t - 1) * V;
+        let best = 0;
+        for (let v = 1; v < V; v++)
+          if ((logits[row + v] as number) > (logits[row + best] as number)) best = v;
+        if (best === s.tokens[t]) hits += 1;
+        total += 1;
+      }
+    });
+  }
+  return total === 0 ? 0 : hits / total;
+}
+
+export function evaluateTarget(
+  target: LanguageModel,
+  prepared: PreparedDataset,
+  evalSet: EvalSet,
+  attribute: string,
+  spec: SweepSpec,
+  seed: number,
+): EvalResult {
+  const { tokenizer, behavior, reward } = prepared;
+  const evaluation: EvaluationSpec = spec.evaluation;
+  const likelihood: LikelihoodKind = spec.training.likelihood;
+  const { prefixLength: p, maxLength: T } = spec.training;
+  const attributeIndex = prepared.classes.indexOf(attribute);
+  const perAcc: number[] = [];
+  const perReward: number[] = [];
+  const hypotheses: string[] = [];
+  const references: string[] = [];
+  const examples: EvalExample[] = [];
+  for (let start = 0; start < evalSet.prefixes.length; start += CHUNK) {
+    const chunk = evalSet.prefixes.slice(start, start + CHUNK);
+    const B = chunk.length;
+    const ids = new Int32Array(B * p);
+    chunk.forEach((prefix, b) => {
+      ids.set(prefix.ids, b * p);
+    });
+    const gen = generate(target, ids, B, {
+      maxLength: T,
+      temperature: evaluation.decoding === 'greedy' ? 0 : evaluation.temperature,
+      eosId: tokenizer.eosId,
+      rng: createRng(seed, 'eval', start),
+    });
+    // Acc: β's likelihood of what π wrote.
+    const logp = scoreTokens(behavior, gen.ids, gen.mask, B);
+    const acc = sequenceLikelihood(
+      { logprobs: logp, mask: gen.mask, batchSize: B, length: T },
+      likelihood,
+    );
+    const words: Int32Array[] = [];
+    for (let b = 0; b < B; b++) {
+      let end = p;
+      while (end < T && gen.mask[b * T + end] && gen.ids[b * T + end] !== tokenizer.eosId) end += 1;
+      words.push(gen.ids.slice(b * T, b * T + end));
+    }
+    const logits = classify(reward, words, tokenizer.eosId);
+    const r = attributeReward(logits, reward.numClasses, attributeIndex, 'probability');
+    chunk.forEach((prefix, b) => {
+      perAcc.push(acc[b] as number);
+      perReward.push(r[b] as number);
+      const hypothesis = tokenizer.decode(words[b] as Int32Array).trim();
+      const reference = tokenizer.decode(prefix.sentenceIds).trim();
+      hypotheses.push(hypothesis);
+      references.push(reference);
+      if (examples.length < evaluation.examples) {
+        examples.push({
+          prefix: tokenizer.decode(prefix.ids).trim(),
+          generation: hypothesis,
+          reference,
+          acc: acc[b] as number,
+          reward: r[b] as number,
+        });
+      }
+    });
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const text = textMetrics(hypotheses, references);
+  const accMean = mean(perAcc);
+  const rewardMean = mean(perReward);
+  return {
+    acc: accMean,
+    reward: rewardMean,
+    accPlusReward: accMean + rewardMean,
+    tokenAccuracy: tokenAccuracy(target, evalSet.behaviorSamples, tokenizer.eosId),
+    ...text,
+    perSample: { acc: perAcc, reward: perReward },
+    examples,
+  };
+}

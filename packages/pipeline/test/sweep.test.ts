@@ -1,0 +1,155 @@
+/**
+ * The stages end to end on tiny models and the built-in demo corpus: content addressing (a
+ * sweep samples each attribute once; a second run recomputes nothing), resuming a cell from its
+ * checkpoint, and what the shards hold.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { parseSweepSpec } from '@rdlab/core';
+import { initBackend } from '@rdlab/ml';
+import { LocalDirectoryStore } from '@rdlab/store';
+import {
+  decodeShard,
+  MemoryMetrics,
+  newCounters,
+  runSweep,
+  type StageContext,
+  silentProgress,
+} from '../src/index.js';
+
+const SPEC = `
+name: tiny
+datasets: [{ name: demo, source: builtin:demo, attributes: [negative, positive] }]
+behavior:
+  model: { preset: tiny }
+  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
+rewardModel:
+  model: { preset: cnn }
+  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
+dropout: [{ kind: none }, { kind: quantile, gamma: 0.5 }]
+training: { batchSize: 8, epochs: 2, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0 }
+bootstrap: { prefixesPerAttribute: 24, samplesPerPrefix: 2, shardSize: 10 }
+evaluation: { prefixes: 12, examples: 2 }
+seeds: [1, 2]
+`;
+
+async function context(
+  root: string,
+  signal?: AbortSignal,
+): Promise<StageContext & { metrics: MemoryMetrics }> {
+  return {
+    store: new LocalDirectoryStore(join(root, 'store')),
+    metrics: new MemoryMetrics(),
+    progress: silentProgress,
+    baseDir: root,
+    workDir: join(root, 'tmp'),
+    counters: newCounters(),
+    ...(signal ? { signal } : {}),
+  };
+}
+
+describe('a sweep in one process', () => {
+  let root: string;
+  let first: Awaited<ReturnType<typeof runSweep>>;
+  let firstCounters: ReturnType<typeof newCounters>;
+  const { spec, cells } = parseSweepSpec(SPEC);
+
+  before(async () => {
+    await initBackend();
+    root = await mkdtemp(join(tmpdir(), 'rdlab-sweep-'));
+    const ctx = await context(root);
+    first = await runSweep(ctx, spec, cells);
+    firstCounters = ctx.counters;
+  });
+
+  it('samples each (dataset, attribute) once for all its cells, in shards', () => {
+    assert.equal(cells.length, 8);
+    assert.equal(firstCounters.sampledSequences, 2 * 24 * 2);
+    assert.equal(firstCounters.shardsWritten, 2 * 3);
+    assert.equal(firstCounters.modelsTrained, 3); // tokenizer, β, R
+    assert.equal(firstCounters.trainSteps, 8 * 2 * Math.ceil(48 / 8));
+  });
+
+  it('evaluates every cell with Acc and Reward in range and per-epoch records', () => {
+    assert.equal(first.results.length, 8);
+    for (const r of first.results) {
+      assert.ok(r.final.acc > 0 && r.final.acc <= 1, `acc ${r.final.acc}`);
+      assert.ok(r.final.reward >= 0 && r.final.reward <= 1);
+      assert.equal(r.epochs.length, 2);
+      assert.equal(r.final.perSample.acc.length, 12);
+      assert.equal(r.final.examples.length, 2);
+    }
+    const quantile = first.results.find((r) => r.cell.dropout.kind === 'quantile')!;
+    assert.ok(
+      Math.abs(quantile.epochs[0]!.keptFraction - 0.5) < 0.1,
+      'quantile 0.5 keeps about half of each batch',
+    );
+  });
+
+  it('writes shards researchers can read: Arrow columns with the settings in the metadata', async () => {
+    const ctx = await context(root);
+    const key = first.datasets[0]!.shards.negative![0]!;
+    const { samples, metadata } = decodeShard(await ctx.store.get(key));
+    assert.equal(samples.length, 10 * 2);
+    const s = samples[0]!;
+    assert.equal(s.tokens.length - s.prefixLength, s.behaviorLogprobs.length);
+    assert.equal(s.rewardLogits.length, 2);
+    assert.ok(s.behaviorLikelihood > 0 && s.behaviorLikelihood <= 1);
+    assert.equal(metadata.attribute, 'negative');
+    assert.deepEqual(metadata.classes, ['negative', 'positive']);
+  });
+
+  it('recomputes nothing when the same spec runs again', async () => {
+    const ctx = await context(root);
+    const again = await runSweep(ctx, spec, cells);
+    assert.deepEqual(ctx.counters, newCounters());
+    assert.deepEqual(
+      again.results.map((r) => r.final.accPlusReward),
+      first.results.map((r) => r.final.accPlusReward),
+    );
+  });
+
+  it('trains only the new cells when a dropout variant is added, and samples nothing', async () => {
+    const bigger = parseSweepSpec(
+      SPEC.replace('{ kind: quantile, gamma: 0.5 }]', '{ kind: quantile, gamma: [0.5, 0.75] }]'),
+    );
+    const ctx = await context(root);
+    const run = await runSweep(ctx, bigger.spec, bigger.cells);
+    assert.equal(ctx.counters.sampledSequences, 0);
+    assert.equal(ctx.counters.modelsTrained, 0);
+    assert.equal(ctx.counters.trainSteps, 4 * 2 * 6);
+    assert.equal(run.results.length, 12);
+  });
+
+  it('resumes an interrupted cell from its last epoch and ends where an uninterrupted run ends', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'rdlab-resume-'));
+    const abort = new AbortController();
+    const ctx = await context(fresh, abort.signal);
+    // Interrupt the first cell right after its first epoch is evaluated.
+    const record = ctx.metrics.record.bind(ctx.metrics);
+    ctx.metrics.record = (points) => {
+      record(points);
+      if (points.some((p) => p.stage === 'eval' && p.epoch === 1)) abort.abort(new Error('killed'));
+    };
+    await assert.rejects(runSweep(ctx, spec, cells), /killed/);
+    const resumed = await context(fresh);
+    const run = await runSweep(resumed, spec, cells);
+    assert.equal(
+      resumed.counters.sampledSequences,
+      24 * 2,
+      'negative kept its shards; only positive, not reached before the kill, is sampled',
+    );
+    assert.equal(
+      resumed.counters.trainSteps,
+      8 * 2 * 6 - 6,
+      'the first epoch of the first cell was not redone',
+    );
+    assert.deepEqual(
+      run.results.map((r) => [r.cell.id, r.final.acc, r.final.reward]),
+      first.results.map((r) => [r.cell.id, r.final.acc, r.final.reward]),
+    );
+  });
+});
