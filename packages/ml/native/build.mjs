@@ -4,7 +4,7 @@
 // exist it prints why and exits 0 without building: rdlab then falls back to the next backend.
 // RDLAB_NATIVE_CXXFLAGS adds flags (default tuning: -march=native, for the machine that builds it).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,7 +71,7 @@ const args = [
   `-I${dirname(cblas)}`,
   ...sources,
   '-o',
-  out,
+  `${out}.tmp`,
   '-lopenblas',
   '-lpthread',
 ];
@@ -81,4 +81,6 @@ if (r.status !== 0) {
   if (strict) process.exit(1);
   skip('the compiler failed (see above)');
 }
+// Rename into place: a process that has the old engine loaded keeps its copy.
+renameSync(`${out}.tmp`, out);
 console.log('native engine built');

@@ -41,12 +41,17 @@ export function measureTfjsMatmulGflops(n = 512, seconds = 1): number {
 /** Engines with their own matmul (the native one) register its measurement here. */
 export const matmulBenchmarks: Partial<Record<string, (n: number, seconds: number) => number>> = {};
 
+/** Engines that time their phases register a reader here (read-and-reset). */
+export const phaseProfilers: Partial<Record<string, () => Record<string, number>>> = {};
+
 export function measureMatmulGflops(n = 512, seconds = 1): number {
   const bench = matmulBenchmarks[activeBackend()?.name ?? ''];
   return bench ? bench(n, seconds) : measureTfjsMatmulGflops(n, seconds);
 }
 
 export interface TrainingBench {
+  /** Seconds per phase over the timed steps (engines that profile, RDLAB_NATIVE_PROFILE=1). */
+  phases?: Record<string, number>;
   backend: string;
   params: number;
   tokens_per_s: number;
@@ -70,6 +75,7 @@ export function benchTraining(
   const step = () =>
     model.trainStep({ ids, batchSize, length }, mask, () => ones, { learningRate: 1e-4 });
   step();
+  phaseProfilers[activeBackend()?.name ?? '']?.(); // the warm-up step does not count
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
@@ -79,7 +85,9 @@ export function benchTraining(
   model.dispose();
   const stepSeconds = median(times);
   const tokens = batchSize * length;
+  const phases = phaseProfilers[activeBackend()?.name ?? '']?.();
   return {
+    ...(phases ? { phases } : {}),
     backend: activeBackend()?.name ?? tf.getBackend(),
     params: gpt2ParameterCount(config),
     tokens_per_s: tokens / stepSeconds,

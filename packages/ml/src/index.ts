@@ -28,6 +28,7 @@ export {
   matmulBenchmarks,
   measureMatmulGflops,
   median,
+  phaseProfilers,
   type TrainingBench,
   trainingFlopsPerToken,
 } from './bench.js';

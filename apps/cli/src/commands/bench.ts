@@ -28,42 +28,70 @@ export function registerBenchCommands(program: Command): void {
       '--backend <name>',
       'compute backend (default: RDLAB_BACKEND or the fastest that loads)',
     )
+    .option('--profile', 'also print where the time of a step goes (native engine)')
     .option('--json', 'print {"backend", "params", "tokens_per_s", "step_s"}')
-    .action(
-      async (o: {
-        vocab: number;
-        dim: number;
-        layers: number;
-        heads: number;
-        batch: number;
-        seq: number;
-        steps: number;
-        backend?: string;
-        json?: boolean;
-      }) => {
-        if (o.dim % o.heads !== 0)
-          throw new CliError(`--dim (${o.dim}) must be divisible by --heads (${o.heads})`);
-        await initBackend(o.backend, () => {});
-        const config = {
-          vocab_size: o.vocab,
-          n_positions: o.seq,
-          n_embd: o.dim,
-          n_layer: o.layers,
-          n_head: o.heads,
-          layer_norm_epsilon: 1e-5,
-        };
-        const r = benchTraining(config, o.batch, o.seq, o.steps);
-        const out = {
-          backend: r.backend,
-          params: r.params,
-          tokens_per_s: Math.round(r.tokens_per_s),
-          step_s: Number(r.step_s.toFixed(4)),
-        };
-        if (o.json) console.log(JSON.stringify(out));
-        else
-          console.log(
-            `${out.backend}: ${out.params} parameters, ${out.tokens_per_s} tokens/s, ${out.step_s} s/step (${r.gflops.toFixed(2)} GFLOP/s)`,
-          );
-      },
-    );
+    .action(async (o: BenchTrainOptions) => {
+      if (o.dim % o.heads !== 0)
+        throw new CliError(`--dim (${o.dim}) must be divisible by --heads (${o.heads})`);
+      // The native engine times its phases only when this is set before its first step.
+      if (o.profile) process.env.RDLAB_NATIVE_PROFILE = '1';
+      await initBackend(o.backend, () => {});
+      const config = {
+        vocab_size: o.vocab,
+        n_positions: o.seq,
+        n_embd: o.dim,
+        n_layer: o.layers,
+        n_head: o.heads,
+        layer_norm_epsilon: 1e-5,
+      };
+      const r = benchTraining(config, o.batch, o.seq, o.steps);
+      const out = {
+        backend: r.backend,
+        params: r.params,
+        tokens_per_s: Math.round(r.tokens_per_s),
+        step_s: Number(r.step_s.toFixed(4)),
+      };
+      const phases =
+        o.profile && r.phases
+          ? Object.entries(r.phases)
+              .filter(([, s]) => s > 0)
+              .sort((a, b) => b[1] - a[1])
+          : [];
+      if (o.json) {
+        console.log(
+          JSON.stringify(
+            phases.length > 0
+              ? {
+                  ...out,
+                  phases_ms: Object.fromEntries(phases.map(([k, s]) => [k, (1000 * s) / o.steps])),
+                }
+              : out,
+          ),
+        );
+        return;
+      }
+      console.log(
+        `${out.backend}: ${out.params} parameters, ${out.tokens_per_s} tokens/s, ${out.step_s} s/step (${r.gflops.toFixed(2)} GFLOP/s)`,
+      );
+      const total = phases.reduce((a, [, s]) => a + s, 0);
+      for (const [name, s] of phases)
+        console.log(
+          `  ${name.padEnd(20)} ${((1000 * s) / o.steps).toFixed(1).padStart(7)} ms/step ${((100 * s) / total).toFixed(1).padStart(5)}%`,
+        );
+      if (o.profile && phases.length === 0)
+        console.log('  (phase timings come from the native engine only)');
+    });
+}
+
+interface BenchTrainOptions {
+  vocab: number;
+  dim: number;
+  layers: number;
+  heads: number;
+  batch: number;
+  seq: number;
+  steps: number;
+  backend?: string;
+  json?: boolean;
+  profile?: boolean;
 }

@@ -12,6 +12,7 @@
 #include "cnn.h"
 #include "gpt2.h"
 #include "kernels.h"
+#include "profile.h"
 
 extern "C" int openblas_get_num_threads(void);
 extern "C" char* openblas_get_config(void);
@@ -313,7 +314,19 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Seconds per phase since the last call (RDLAB_NATIVE_PROFILE=1), then resets them.
+Napi::Value Profile(const Napi::CallbackInfo& info) {
+  auto out = Napi::Object::New(info.Env());
+  auto& p = rdlab::profile();
+  for (int i = 0; i < rdlab::P_COUNT; i++) {
+    out.Set(rdlab::phase_name(i), Napi::Number::New(info.Env(), p.seconds[i]));
+    p.seconds[i] = 0;
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("profile", Napi::Function::New(env, Profile));
   exports.Set("NativeGpt2", Gpt2Wrap::Define(env));
   exports.Set("NativeCnn", CnnWrap::Define(env));
   exports.Set("sgemmGflops", Napi::Function::New(env, SgemmGflops));

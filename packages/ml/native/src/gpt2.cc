@@ -9,6 +9,7 @@
 
 #include "adam.h"
 #include "kernels.h"
+#include "profile.h"
 
 namespace rdlab {
 
@@ -107,19 +108,26 @@ void Gpt2::run_blocks(int B, int T) {
     float* ln2 = ln2_.data() + (size_t)l * N * C;
     float* fch = fch_.data() + (size_t)l * N * 4 * C;
     float* fchg = fchg_.data() + (size_t)l * N * 4 * C;
-    layernorm_forward(ln1, ln1m_.data() + (size_t)l * N, ln1r_.data() + (size_t)l * N, res, P + o.ln1w, P + o.ln1b, N, C, config.eps);
-    matmul_forward(qkv, ln1, P + o.qkvw, P + o.qkvb, N, C, 3 * C);
-    attention_forward(atty, att, qkv, B, T, C, H);
-    matmul_forward(mid, atty, P + o.attprojw, P + o.attprojb, N, C, C);
+    { Timed t(P_LAYERNORM); layernorm_forward(ln1, ln1m_.data() + (size_t)l * N, ln1r_.data() + (size_t)l * N, res, P + o.ln1w, P + o.ln1b, N, C, config.eps); }
+    { Timed t(P_MATMUL); matmul_forward(qkv, ln1, P + o.qkvw, P + o.qkvb, N, C, 3 * C); }
+    { Timed t(P_ATTENTION); attention_forward(atty, att, qkv, B, T, C, H); }
+    { Timed t(P_MATMUL); matmul_forward(mid, atty, P + o.attprojw, P + o.attprojb, N, C, C); }
+    {
+      Timed t(P_RESIDUAL);
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
-    for (size_t i = 0; i < (size_t)N * C; i++) mid[i] += res[i];
-    layernorm_forward(ln2, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, mid, P + o.ln2w, P + o.ln2b, N, C, config.eps);
-    matmul_forward(fch, ln2, P + o.fcw, P + o.fcb, N, C, 4 * C);
-    gelu_forward(fchg, fch, (size_t)N * 4 * C);
-    matmul_forward(next, fchg, P + o.fcprojw, P + o.fcprojb, N, 4 * C, C);
+      for (size_t i = 0; i < (size_t)N * C; i++) mid[i] += res[i];
+    }
+    { Timed t(P_LAYERNORM); layernorm_forward(ln2, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, mid, P + o.ln2w, P + o.ln2b, N, C, config.eps); }
+    { Timed t(P_MATMUL); matmul_forward(fch, ln2, P + o.fcw, P + o.fcb, N, C, 4 * C); }
+    { Timed t(P_GELU); gelu_forward(fchg, fch, (size_t)N * 4 * C); }
+    { Timed t(P_MATMUL); matmul_forward(next, fchg, P + o.fcprojw, P + o.fcprojb, N, 4 * C, C); }
+    {
+      Timed t(P_RESIDUAL);
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
-    for (size_t i = 0; i < (size_t)N * C; i++) next[i] += mid[i];
+      for (size_t i = 0; i < (size_t)N * C; i++) next[i] += mid[i];
+    }
   }
+  Timed t(P_LAYERNORM);
   layernorm_forward(lnf_.data(), lnfm_.data(), lnfr_.data(), res_.data() + (size_t)config.L * N * C, P + lnfw, P + lnfb, N, C, config.eps);
 }
 
@@ -145,8 +153,12 @@ void Gpt2::forward(const int32_t* ids, const float* mask, int B, int T, float* t
   const int C = config.C, V = config.V;
   ids_.assign(ids, ids + (size_t)B * T);
   mask_.assign(mask, mask + (size_t)B * T);
-  embed(ids, B, T, 0, res_.data());
+  {
+    Timed t(P_EMBED);
+    embed(ids, B, T, 0, res_.data());
+  }
   run_blocks(B, T);
+  Timed head(P_HEAD);
   // Only rows that predict a loss token go through the vocabulary projection.
   rows_.clear();
   targets_.clear();
@@ -174,11 +186,13 @@ void Gpt2::forward(const int32_t* ids, const float* mask, int B, int T, float* t
     for (int i = 1; i < V; i++) maxv = std::max(maxv, z[i]);
     const int target = targets_[r];
     const float target_logit = z[target];
-    double sum = 0.0;
+    float sum_f = 0.0f;
+#pragma omp simd reduction(+ : sum_f)
     for (int i = 0; i < V; i++) {
-      z[i] = std::exp(z[i] - maxv);
-      sum += z[i];
+      z[i] = fast_exp(z[i] - maxv);
+      sum_f += z[i];
     }
+    const double sum = sum_f;
     float inv = (float)(1.0 / sum);
     // log p(target) from the logit, not the probability: exact even when p underflows.
     float logp = (target_logit - maxv) - (float)std::log(sum);
@@ -211,12 +225,13 @@ double Gpt2::backward(const float* coefficients) {
   dlnf_.assign((size_t)N * C, 0.0f);
   attscratch_.resize((size_t)B * H * T);
   if (M_ > 0) {
+    Timed t(P_HEAD_BWD);
     dhrows_.resize((size_t)M_ * C);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M_, C, V, 1.0f, probs_.data(), V, P + wte, C, 0.0f, dhrows_.data(), C);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, M_, 1.0f, probs_.data(), V, hrows_.data(), C, 1.0f, G + wte, C);
     for (int r = 0; r < M_; r++) std::memcpy(dlnf_.data() + (size_t)rows_[r] * C, dhrows_.data() + (size_t)r * C, sizeof(float) * C);
   }
-  layernorm_backward(dres_.data(), G + lnfw, G + lnfb, dlnf_.data(), res_.data() + (size_t)L * N * C, P + lnfw, lnfm_.data(), lnfr_.data(), N, C);
+  { Timed t(P_LAYERNORM_BWD); layernorm_backward(dres_.data(), G + lnfw, G + lnfb, dlnf_.data(), res_.data() + (size_t)L * N * C, P + lnfw, lnfm_.data(), lnfr_.data(), N, C); }
   for (int l = L - 1; l >= 0; l--) {
     const LayerOffsets& o = layers[l];
     const float* res = res_.data() + (size_t)l * N * C;
@@ -229,17 +244,18 @@ double Gpt2::backward(const float* coefficients) {
     const float* fch = fch_.data() + (size_t)l * N * 4 * C;
     const float* fchg = fchg_.data() + (size_t)l * N * 4 * C;
     // dres is the gradient of the block's output: the MLP branch, then the residual.
-    matmul_backward(dfch_.data(), G + o.fcprojw, G + o.fcprojb, dres_.data(), fchg, P + o.fcprojw, N, 4 * C, C, false);
-    gelu_backward(dfch_.data(), fch, dfch_.data(), (size_t)N * 4 * C);
-    matmul_backward(dln_.data(), G + o.fcw, G + o.fcb, dfch_.data(), ln2, P + o.fcw, N, C, 4 * C, false);
-    layernorm_backward(dres_.data(), G + o.ln2w, G + o.ln2b, dln_.data(), mid, P + o.ln2w, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, N, C);
+    { Timed t(P_MATMUL_BWD); matmul_backward(dfch_.data(), G + o.fcprojw, G + o.fcprojb, dres_.data(), fchg, P + o.fcprojw, N, 4 * C, C, false); }
+    { Timed t(P_GELU_BWD); gelu_backward(dfch_.data(), fch, dfch_.data(), (size_t)N * 4 * C); }
+    { Timed t(P_MATMUL_BWD); matmul_backward(dln_.data(), G + o.fcw, G + o.fcb, dfch_.data(), ln2, P + o.fcw, N, C, 4 * C, false); }
+    { Timed t(P_LAYERNORM_BWD); layernorm_backward(dres_.data(), G + o.ln2w, G + o.ln2b, dln_.data(), mid, P + o.ln2w, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, N, C); }
     // dres is now the gradient of the attention's residual sum.
-    matmul_backward(datty_.data(), G + o.attprojw, G + o.attprojb, dres_.data(), atty, P + o.attprojw, N, C, C, false);
-    attention_backward(dqkv_.data(), datty_.data(), qkv, att, attscratch_.data(), B, T, C, H);
-    matmul_backward(dln_.data(), G + o.qkvw, G + o.qkvb, dqkv_.data(), ln1, P + o.qkvw, N, C, 3 * C, false);
-    layernorm_backward(dres_.data(), G + o.ln1w, G + o.ln1b, dln_.data(), res, P + o.ln1w, ln1m_.data() + (size_t)l * N, ln1r_.data() + (size_t)l * N, N, C);
+    { Timed t(P_MATMUL_BWD); matmul_backward(datty_.data(), G + o.attprojw, G + o.attprojb, dres_.data(), atty, P + o.attprojw, N, C, C, false); }
+    { Timed t(P_ATTENTION_BWD); attention_backward(dqkv_.data(), datty_.data(), qkv, att, attscratch_.data(), B, T, C, H); }
+    { Timed t(P_MATMUL_BWD); matmul_backward(dln_.data(), G + o.qkvw, G + o.qkvb, dqkv_.data(), ln1, P + o.qkvw, N, C, 3 * C, false); }
+    { Timed t(P_LAYERNORM_BWD); layernorm_backward(dres_.data(), G + o.ln1w, G + o.ln1b, dln_.data(), res, P + o.ln1w, ln1m_.data() + (size_t)l * N, ln1r_.data() + (size_t)l * N, N, C); }
   }
   // Embeddings: scatter-add, sequential so equal ids add in a fixed order.
+  Timed t(P_EMBED_BWD);
   for (int n = 0; n < N; n++) {
     int id = ids_[n];
     if (id < 0 || id >= V) continue;
@@ -255,6 +271,7 @@ double Gpt2::backward(const float* coefficients) {
 }
 
 double Gpt2::adam_step(double lr, double beta1, double beta2, double eps, double clip, int step, const uint8_t* trainable) {
+  Timed t(P_ADAM);
   return adam_update(params, grads, adam.m, adam.v, tensor_offsets, tensor_sizes, trainable, lr, beta1, beta2, eps, clip, step);
 }
 

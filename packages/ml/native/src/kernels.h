@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 namespace rdlab {
@@ -100,23 +101,50 @@ inline void layernorm_backward(float* dinp, float* dw, float* db, const float* d
   }
 }
 
+// e^x in single precision, vectorisable (Cephes expf: range reduction by ln 2, degree-5
+// polynomial, 2^n through the exponent bits; relative error ≈ 2e-7). libm's expf and tanhf are
+// calls the compiler cannot vectorise, and GELU's tanh was a third of a training step.
+#pragma omp declare simd
+inline float fast_exp(float x) {
+  x = std::fmin(std::fmax(x, -87.3f), 88.3f);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = p * r * r + r + 1.0f;
+  const int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return y * scale;
+}
+
+// tanh(u) = 1 − 2 / (e^{2u} + 1): absolute error ≈ 1e-7, exact limits ±1.
+#pragma omp declare simd
+inline float fast_tanh(float u) {
+  return 1.0f - 2.0f / (fast_exp(2.0f * u) + 1.0f);
+}
+
 constexpr float GELU_SCALE = 0.7978845608028654f;  // √(2/π)
 
 inline void gelu_forward(float* out, const float* inp, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= PARALLEL_MIN)
   for (size_t i = 0; i < n; i++) {
     float x = inp[i];
-    out[i] = 0.5f * x * (1.0f + std::tanh(GELU_SCALE * (x + 0.044715f * x * x * x)));
+    out[i] = 0.5f * x * (1.0f + fast_tanh(GELU_SCALE * (x + 0.044715f * x * x * x)));
   }
 }
 
 // dinp = dout · gelu'(inp) (overwrites).
 inline void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= PARALLEL_MIN)
   for (size_t i = 0; i < n; i++) {
     float x = inp[i];
     float cube = 0.044715f * x * x * x;
-    float t = std::tanh(GELU_SCALE * (x + cube));
+    float t = fast_tanh(GELU_SCALE * (x + cube));
     float sech2 = 1.0f - t * t;
     float grad = 0.5f * (1.0f + t) + x * 0.5f * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
     dinp[i] = grad * dout[i];

@@ -73,6 +73,8 @@ export interface NativeAddon {
   NativeCnn: new (config: object, params: Float32Array) => NativeCnnHandle;
   sgemmGflops(n: number, seconds: number): number;
   info(): { blas: string; blasThreads: number; ompThreads: number };
+  /** Seconds per phase since the last call, when RDLAB_NATIVE_PROFILE was set; resets them. */
+  profile(): Record<string, number>;
 }
 
 export const ADDON_PATH = fileURLToPath(

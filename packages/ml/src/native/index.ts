@@ -1,5 +1,5 @@
 /** The native engine, registered with the backend chooser and the model factories. */
-import { matmulBenchmarks } from '../bench.js';
+import { matmulBenchmarks, phaseProfilers } from '../bench.js';
 import { classifierEngines } from '../classifiers.js';
 import { languageModelEngines } from '../models.js';
 import { loadAddon } from './addon.js';
@@ -13,6 +13,7 @@ export async function loadNativeEngine(): Promise<void> {
   classifierEngines.native = (config, vocabSize, numClasses, parameters) =>
     new NativeCnnClassifier(config, vocabSize, numClasses, parameters);
   matmulBenchmarks.native = (n, seconds) => addon.sgemmGflops(n, seconds);
+  if (process.env.RDLAB_NATIVE_PROFILE) phaseProfilers.native = () => addon.profile();
 }
 
 export { blasCoreType, loadAddon } from './addon.js';
