@@ -75,3 +75,21 @@ export function prepareClassifierBatch(
   for (let b = 0; b < B; b++) ids.set(batch.ids.subarray(b * T0, b * T0 + Math.min(T, T0)), b * T);
   return { ids, length: T, lengths: clipped };
 }
+
+/**
+ * The inverted-dropout mask `[B, K·F]` of the pooled features for one training step, drawn from
+ * `rng` on the JavaScript side, so a seed gives the same update on every engine.
+ */
+export function featureDropoutMask(
+  config: ClassifierConfig,
+  batchSize: number,
+  rng: Rng,
+): Float32Array | null {
+  const rate = config.dropout;
+  if (rate <= 0) return null;
+  const keep = 1 / (1 - rate);
+  return Float32Array.from(
+    { length: batchSize * config.kernelSizes.length * config.filters },
+    () => (rng.uniform() < rate ? 0 : keep),
+  );
+}

@@ -10,13 +10,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { AdamOptions, OptimizerState, TextClassifier, TokenBatch } from '../engine.js';
 import { embeddingLookup, param } from '../gpt2/layers.js';
 import type { TensorMap } from '../safetensors.js';
-import { TfjsAdam } from '../tfjs-adam.js';
-import { classifierParameterShapes, prepareClassifierBatch, windowMask } from './params.js';
+import { TfjsParameters } from '../tfjs-parameters.js';
+import {
+  classifierParameterShapes,
+  featureDropoutMask,
+  prepareClassifierBatch,
+  windowMask,
+} from './params.js';
 
 export class TfjsCnnClassifier implements TextClassifier {
   readonly backend: string;
-  private readonly variables = new Map<string, tf.Variable>();
-  private readonly adam = new TfjsAdam();
+  private readonly parameters: TfjsParameters;
 
   constructor(
     readonly config: ClassifierConfig,
@@ -25,14 +29,11 @@ export class TfjsCnnClassifier implements TextClassifier {
     parameters: TensorMap,
   ) {
     this.backend = tf.getBackend();
-    for (const [name, shape] of classifierParameterShapes(config, vocabSize, numClasses)) {
-      const t = parameters.get(name);
-      if (!t) throw new Error(`classifier: parameter ${name} is missing`);
-      this.variables.set(
-        name,
-        tf.variable(tf.tensor(t.data, shape), true, `cnn.${name}#${tf.util.now()}`),
-      );
-    }
+    this.parameters = new TfjsParameters(
+      classifierParameterShapes(config, vocabSize, numClasses),
+      parameters,
+      'classifier',
+    );
   }
 
   private forward(
@@ -43,11 +44,10 @@ export class TfjsCnnClassifier implements TextClassifier {
     dropout: Float32Array | null,
   ): tf.Tensor2D {
     const { embedDim: E, filters: F, kernelSizes } = this.config;
-    const x = tf.reshape(embeddingLookup(param(this.variables, 'embedding.weight'), ids), [
-      B,
-      T,
-      E,
-    ]);
+    const x = tf.reshape(
+      embeddingLookup(param(this.parameters.variables, 'embedding.weight'), ids),
+      [B, T, E],
+    );
     const pooled = kernelSizes.map((k) => {
       const W = T - k + 1;
       const windows = tf.concat(
@@ -56,8 +56,11 @@ export class TfjsCnnClassifier implements TextClassifier {
       ); // [B, W, k·E]
       const conv = tf.relu(
         tf.add(
-          tf.matMul(tf.reshape(windows, [B * W, k * E]), param(this.variables, `conv.${k}.weight`)),
-          param(this.variables, `conv.${k}.bias`),
+          tf.matMul(
+            tf.reshape(windows, [B * W, k * E]),
+            param(this.parameters.variables, `conv.${k}.weight`),
+          ),
+          param(this.parameters.variables, `conv.${k}.bias`),
         ),
       );
       const masked = tf.add(
@@ -70,8 +73,8 @@ export class TfjsCnnClassifier implements TextClassifier {
     if (dropout)
       features = tf.mul(features, tf.tensor2d(dropout, features.shape as [number, number]));
     return tf.add(
-      tf.matMul(features, param(this.variables, 'classifier.weight')),
-      param(this.variables, 'classifier.bias'),
+      tf.matMul(features, param(this.parameters.variables, 'classifier.weight')),
+      param(this.parameters.variables, 'classifier.bias'),
     ) as tf.Tensor2D;
   }
 
@@ -92,17 +95,9 @@ export class TfjsCnnClassifier implements TextClassifier {
   ): { loss: number } {
     const B = batch.batchSize;
     const p = prepareClassifierBatch(this.config, batch, lengths);
-    const features = this.config.kernelSizes.length * this.config.filters;
-    const rate = this.config.dropout;
-    // Inverted dropout with a seeded mask: the same seed gives the same update on every backend.
-    const dropout =
-      rate > 0
-        ? Float32Array.from({ length: B * features }, () =>
-            rng.uniform() < rate ? 0 : 1 / (1 - rate),
-          )
-        : null;
-    const names = [...this.variables.keys()];
-    const varList = names.map((n) => this.variables.get(n) as tf.Variable);
+    const dropout = featureDropoutMask(this.config, B, rng);
+    const names = [...this.parameters.variables.keys()];
+    const varList = names.map((n) => this.parameters.variables.get(n) as tf.Variable);
     const { value, grads } = tf.variableGrads(() => {
       const logits = this.forward(p.ids, B, p.length, p.lengths, dropout);
       return tf.losses.softmaxCrossEntropy(
@@ -115,39 +110,27 @@ export class TfjsCnnClassifier implements TextClassifier {
     const gradients = new Map(
       names.map((n, i) => [n, grads[(varList[i] as tf.Variable).name] as tf.Tensor]),
     );
-    this.adam.apply(this.variables, gradients, { gradientClipNorm: 0, ...options });
-    for (const g of gradients.values()) g.dispose();
+    this.parameters.step(gradients, { gradientClipNorm: 0, ...options });
     return { loss };
   }
 
   getParameters(): TensorMap {
-    return new Map(
-      [...this.variables].map(([name, v]) => [
-        name,
-        { shape: [...v.shape], data: v.dataSync() as Float32Array },
-      ]),
-    );
+    return this.parameters.read();
   }
 
   setParameters(parameters: TensorMap): void {
-    for (const [name, v] of this.variables) {
-      const t = parameters.get(name);
-      if (!t) throw new Error(`setParameters: ${name} is missing`);
-      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
-    }
+    this.parameters.assign(parameters);
   }
 
   getOptimizerState(): OptimizerState {
-    return this.adam.getState();
+    return this.parameters.optimizerState();
   }
 
   setOptimizerState(state: OptimizerState): void {
-    this.adam.setState(state, this.variables);
+    this.parameters.setOptimizerState(state);
   }
 
   dispose(): void {
-    for (const v of this.variables.values()) v.dispose();
-    this.variables.clear();
-    this.adam.dispose();
+    this.parameters.dispose();
   }
 }

@@ -16,7 +16,7 @@ import type {
   TokenBatch,
 } from '../engine.js';
 import type { TensorMap } from '../safetensors.js';
-import { TfjsAdam } from '../tfjs-adam.js';
+import { TfjsParameters } from '../tfjs-parameters.js';
 import {
   block,
   embeddingLookup,
@@ -30,8 +30,7 @@ import { gpt2ParameterShapes } from './params.js';
 export class TfjsGpt2 implements LanguageModel {
   readonly config: Gpt2Config;
   readonly backend: string;
-  private readonly variables = new Map<string, tf.Variable>();
-  private readonly adam = new TfjsAdam();
+  private readonly parameters: TfjsParameters;
   private trainable: readonly string[] | null = null;
 
   constructor(config: Gpt2Config, parameters: TensorMap) {
@@ -39,14 +38,7 @@ export class TfjsGpt2 implements LanguageModel {
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
     this.config = config;
     this.backend = tf.getBackend();
-    for (const [name, shape] of gpt2ParameterShapes(config)) {
-      const t = parameters.get(name);
-      if (!t) throw new Error(`GPT-2: parameter ${name} is missing`);
-      this.variables.set(
-        name,
-        tf.variable(tf.tensor(t.data, shape), true, `${name}#${tf.util.now()}`),
-      );
-    }
+    this.parameters = new TfjsParameters(gpt2ParameterShapes(config), parameters, 'GPT-2');
   }
 
   /** Final hidden states `[B, T, C]` and the updated caches. */
@@ -68,20 +60,20 @@ export class TfjsGpt2 implements LanguageModel {
       throw new RangeError(`GPT-2: ${offset + T} positions exceed n_positions = ${P}`);
     const positions = new Int32Array(B * T);
     for (let i = 0; i < positions.length; i++) positions[i] = offset + (i % T);
-    const tok = embeddingLookup(param(this.variables, 'wte.weight'), ids);
-    const pos = embeddingLookup(param(this.variables, 'wpe.weight'), positions);
+    const tok = embeddingLookup(param(this.parameters.variables, 'wte.weight'), ids);
+    const pos = embeddingLookup(param(this.parameters.variables, 'wpe.weight'), positions);
     let x = tf.reshape(tf.add(tok, pos), [B, T, C]) as tf.Tensor3D;
     const caches: LayerCache[] = [];
     for (let l = 0; l < L; l++) {
-      const out = block(x, this.variables, l, H, eps, past?.[l] ?? null);
+      const out = block(x, this.parameters.variables, l, H, eps, past?.[l] ?? null);
       x = out.x;
       caches.push(out.cache);
     }
     return {
       x: layerNorm(
         x,
-        param(this.variables, 'ln_f.weight'),
-        param(this.variables, 'ln_f.bias'),
+        param(this.parameters.variables, 'ln_f.weight'),
+        param(this.parameters.variables, 'ln_f.bias'),
         eps,
       ) as tf.Tensor3D,
       caches,
@@ -90,7 +82,7 @@ export class TfjsGpt2 implements LanguageModel {
 
   /** Hidden `[N, C]` → logits `[N, V]` through the tied embedding. */
   private head(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(h, param(this.variables, 'wte.weight'), false, true);
+    return tf.matMul(h, param(this.parameters.variables, 'wte.weight'), false, true);
   }
 
   logits(batch: TokenBatch): Float32Array {
@@ -170,8 +162,8 @@ export class TfjsGpt2 implements LanguageModel {
       throw new RangeError(`trainStep: lossMask has ${lossMask.length} entries, expected ${B * T}`);
     let coef = new Float64Array(B);
     let logprobs: Float32Array = new Float32Array(B * T);
-    const names = this.trainable ?? [...this.variables.keys()];
-    const varList = names.map((n) => this.variables.get(n) as tf.Variable);
+    const names = this.trainable ?? [...this.parameters.variables.keys()];
+    const varList = names.map((n) => this.parameters.variables.get(n) as tf.Variable);
     const { value, grads } = tf.variableGrads(() => {
       const logp = this.tokenLogprobsTensor(batch);
       logprobs = logp.dataSync() as Float32Array; // constants of the step: no gradient flows through c_b
@@ -204,45 +196,35 @@ export class TfjsGpt2 implements LanguageModel {
       coefficients: coef,
       tokenLogprobs,
     } = this.lossAndGradients(batch, lossMask, coefficients);
-    const gradientNorm = this.adam.apply(this.variables, gradients, options);
-    for (const g of gradients.values()) g.dispose();
+    const gradientNorm = this.parameters.step(gradients, options);
     return { loss, gradientNorm, coefficients: coef, tokenLogprobs };
   }
 
   setTrainable(names: readonly string[] | null): void {
     if (names)
       for (const n of names)
-        if (!this.variables.has(n)) throw new Error(`setTrainable: no parameter ${n}`);
+        if (!this.parameters.variables.has(n)) throw new Error(`setTrainable: no parameter ${n}`);
     this.trainable = names;
   }
 
   getParameters(): TensorMap {
-    const out: TensorMap = new Map();
-    for (const [name, v] of this.variables)
-      out.set(name, { shape: [...v.shape], data: v.dataSync() as Float32Array });
-    return out;
+    return this.parameters.read();
   }
 
   setParameters(parameters: TensorMap): void {
-    for (const [name, v] of this.variables) {
-      const t = parameters.get(name);
-      if (!t) throw new Error(`setParameters: ${name} is missing`);
-      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
-    }
+    this.parameters.assign(parameters);
   }
 
   getOptimizerState(): OptimizerState {
-    return this.adam.getState();
+    return this.parameters.optimizerState();
   }
 
   setOptimizerState(state: OptimizerState): void {
-    this.adam.setState(state, this.variables);
+    this.parameters.setOptimizerState(state);
   }
 
   dispose(): void {
-    for (const v of this.variables.values()) v.dispose();
-    this.variables.clear();
-    this.adam.dispose();
+    this.parameters.dispose();
   }
 }
 

@@ -3,11 +3,15 @@
  * {@link TextClassifier} and parameters as the tfjs one.
  */
 import type { ClassifierConfig, Rng } from '@rdlab/core';
-import { classifierParameterShapes, prepareClassifierBatch } from '../classifier/params.js';
+import {
+  classifierParameterShapes,
+  featureDropoutMask,
+  prepareClassifierBatch,
+} from '../classifier/params.js';
 import type { AdamOptions, OptimizerState, TextClassifier, TokenBatch } from '../engine.js';
 import type { TensorMap } from '../safetensors.js';
 import { loadAddon, type NativeCnnHandle } from './addon.js';
-import { flatten, unflatten } from './flat.js';
+import { flatten, readAdam, unflatten, writeAdam } from './flat.js';
 
 export class NativeCnnClassifier implements TextClassifier {
   readonly backend = 'native';
@@ -48,15 +52,7 @@ export class NativeCnnClassifier implements TextClassifier {
   ): { loss: number } {
     const B = batch.batchSize;
     const p = prepareClassifierBatch(this.config, batch, lengths);
-    const features = this.config.kernelSizes.length * this.config.filters;
-    const rate = this.config.dropout;
-    // The same seeded inverted-dropout mask as the tfjs classifier draws.
-    const dropout =
-      rate > 0
-        ? Float32Array.from({ length: B * features }, () =>
-            rng.uniform() < rate ? 0 : 1 / (1 - rate),
-          )
-        : null;
+    const dropout = featureDropoutMask(this.config, B, rng);
     this.handle.forward(p.ids, p.lengths, B, p.length, dropout);
     const loss = this.handle.backward(labels);
     this.step += 1;
@@ -80,16 +76,11 @@ export class NativeCnnClassifier implements TextClassifier {
   }
 
   getOptimizerState(): OptimizerState {
-    if (this.step === 0) return { step: 0, m: new Map(), v: new Map() };
-    const [m, v] = this.handle.getAdam();
-    return { step: this.step, m: unflatten(this.shapes, m), v: unflatten(this.shapes, v) };
+    return readAdam(this.handle, this.shapes, this.step);
   }
 
   setOptimizerState(state: OptimizerState): void {
-    this.handle.setAdam(
-      flatten(this.shapes, state.m, 'Adam m'),
-      flatten(this.shapes, state.v, 'Adam v'),
-    );
+    writeAdam(this.handle, this.shapes, state);
     this.step = state.step;
   }
 

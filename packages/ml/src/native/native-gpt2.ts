@@ -16,7 +16,7 @@ import type {
 import { gpt2ParameterShapes } from '../gpt2/params.js';
 import type { TensorMap } from '../safetensors.js';
 import { loadAddon, type NativeGpt2Handle } from './addon.js';
-import { flatten, unflatten } from './flat.js';
+import { flatten, readAdam, unflatten, writeAdam } from './flat.js';
 
 export class NativeGpt2 implements LanguageModel {
   readonly backend = 'native';
@@ -155,24 +155,11 @@ export class NativeGpt2 implements LanguageModel {
   }
 
   getOptimizerState(): OptimizerState {
-    if (this.step === 0) return { step: 0, m: new Map(), v: new Map() };
-    const [m, v] = this.handle.getAdam();
-    return { step: this.step, m: unflatten(this.shapes, m), v: unflatten(this.shapes, v) };
+    return readAdam(this.handle, this.shapes, this.step);
   }
 
   setOptimizerState(state: OptimizerState): void {
-    // A state written by the tfjs engine holds only trained parameters: the rest start at zero.
-    const fill = (t: TensorMap): TensorMap =>
-      new Map(
-        this.shapes.map(([name, shape]) => [
-          name,
-          t.get(name) ?? { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) },
-        ]),
-      );
-    this.handle.setAdam(
-      flatten(this.shapes, fill(state.m), 'Adam m'),
-      flatten(this.shapes, fill(state.v), 'Adam v'),
-    );
+    writeAdam(this.handle, this.shapes, state);
     this.step = state.step;
   }
 

@@ -73,14 +73,7 @@ export class BpeTokenizer {
       if (best < 0) break;
       const a = word[best] as string;
       const b = word[best + 1] as string;
-      const merged: string[] = [];
-      for (let i = 0; i < word.length; i++) {
-        if (i < word.length - 1 && word[i] === a && word[i + 1] === b) {
-          merged.push(a + b);
-          i += 1;
-        } else merged.push(word[i] as string);
-      }
-      word = merged;
+      word = mergePair(word, a, b);
     }
     const ids = word.map((symbol) => {
       const id = this.vocab.get(symbol);
@@ -147,6 +140,18 @@ export class BpeTokenizer {
       model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m)),
     );
   }
+}
+
+/** Replaces every non-overlapping `a b`, left to right, with `ab` (GPT-2's merge step). */
+export function mergePair(symbols: readonly string[], a: string, b: string): string[] {
+  const merged: string[] = [];
+  for (let i = 0; i < symbols.length; i++) {
+    if (i < symbols.length - 1 && symbols[i] === a && symbols[i + 1] === b) {
+      merged.push(a + b);
+      i += 1;
+    } else merged.push(symbols[i] as string);
+  }
+  return merged;
 }
 
 export function parseMerges(text: string): string[] {

@@ -3,7 +3,7 @@
  * scratch. Deterministic: the most frequent pair wins; ties go to the pair that sorts first.
  */
 
-import { BpeTokenizer, END_OF_TEXT } from './bpe.js';
+import { BpeTokenizer, END_OF_TEXT, mergePair } from './bpe.js';
 import { BYTE_TO_CHAR, pretokenize } from './byte-level.js';
 
 /**
@@ -57,15 +57,7 @@ export function trainBpe(corpus: Iterable<string>, vocabSize: number): BpeTokeni
     vocab.set(a + b, vocab.size);
     for (const w of pairWords.get(best) ?? []) {
       addPairs(w, -1);
-      const s = symbols[w] as string[];
-      const merged: string[] = [];
-      for (let i = 0; i < s.length; i++) {
-        if (i < s.length - 1 && s[i] === a && s[i + 1] === b) {
-          merged.push(a + b);
-          i += 1;
-        } else merged.push(s[i] as string);
-      }
-      symbols[w] = merged;
+      symbols[w] = mergePair(symbols[w] as string[], a, b);
       addPairs(w, 1);
     }
     pairCount.delete(best);

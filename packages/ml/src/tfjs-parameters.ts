@@ -91,3 +91,70 @@ export class TfjsAdam {
     this.v.clear();
   }
 }
+
+/**
+ * A tfjs model's parameters: named variables created from a {@link TensorMap}, read and written
+ * by name, and trained by one {@link TfjsAdam}. Both tfjs models (GPT-2, the classifier) own one.
+ */
+let created = 0;
+
+export class TfjsParameters {
+  readonly variables = new Map<string, tf.Variable>();
+  private readonly adam = new TfjsAdam();
+
+  constructor(shapes: Array<[string, number[]]>, tensors: TensorMap, what: string) {
+    for (const [name, shape] of shapes) {
+      const t = tensors.get(name);
+      if (!t) throw new Error(`${what}: parameter ${name} is missing`);
+      // Variable names are global in the tfjs engine, and two models hold the same parameter names.
+      this.variables.set(
+        name,
+        tf.variable(tf.tensor(t.data, shape), true, `${what}.${name}#${++created}`),
+      );
+    }
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.variables.get(name);
+    if (!v) throw new Error(`no parameter ${name}`);
+    return v;
+  }
+
+  read(): TensorMap {
+    return new Map(
+      [...this.variables].map(([name, v]) => [
+        name,
+        { shape: [...v.shape], data: v.dataSync() as Float32Array },
+      ]),
+    );
+  }
+
+  assign(tensors: TensorMap): void {
+    for (const [name, v] of this.variables) {
+      const t = tensors.get(name);
+      if (!t) throw new Error(`setParameters: ${name} is missing`);
+      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape)));
+    }
+  }
+
+  /** Applies and then disposes `gradients`; returns the global norm before clipping. */
+  step(gradients: Map<string, tf.Tensor>, options: AdamOptions): number {
+    const norm = this.adam.apply(this.variables, gradients, options);
+    for (const g of gradients.values()) g.dispose();
+    return norm;
+  }
+
+  optimizerState(): OptimizerState {
+    return this.adam.getState();
+  }
+
+  setOptimizerState(state: OptimizerState): void {
+    this.adam.setState(state, this.variables);
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    this.variables.clear();
+    this.adam.dispose();
+  }
+}
