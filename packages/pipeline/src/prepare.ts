@@ -3,8 +3,6 @@
  * store when its content address exists, else from the checkpoint the spec names, else trained
  * on the dataset's training split and stored.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
 import { CLASSIFIER_PRESETS, createRng, type ResolvedDataset, type SweepSpec } from '@rdlab/core';
 import { type LoadedDataset, loadDataset, type TextRecord } from '@rdlab/data';
 import {
@@ -26,6 +24,7 @@ import {
 } from '@rdlab/ml';
 import { getDirectory, putDirectory } from '@rdlab/store';
 import { behaviorKey, rewardKey, tokenizerKey } from './keys.js';
+import { checkpointPath, withScratch } from './local-files.js';
 import type { StageContext } from './ports.js';
 
 export interface PreparedDataset {
@@ -39,17 +38,6 @@ export interface PreparedDataset {
   keys: { tokenizer: string; behavior: string; reward: string };
   /** Reward-model accuracy on the evaluation split (null when loaded from a foreign checkpoint). */
   rewardAccuracy: number | null;
-}
-
-/** A local path of a checkpoint the spec names (relative to the spec's folder). */
-function checkpointPath(ctx: StageContext, ref: string): string {
-  if (ref.startsWith('s3://') || ref.startsWith('https://')) {
-    throw new Error(
-      `checkpoint ${ref}: remote checkpoints are fetched by the service's artifact store; in a local run give a directory`,
-    );
-  }
-  const path = ref.startsWith('file://') ? new URL(ref).pathname : ref;
-  return isAbsolute(path) ? path : resolve(ctx.baseDir, path);
 }
 
 /** Training sentences per class, each at most `limit` (0: all), chosen with a seeded shuffle. */
@@ -70,16 +58,6 @@ function sentencesPerClass(
       );
   }
   return out;
-}
-
-async function withScratch<T>(ctx: StageContext, fn: (dir: string) => Promise<T>): Promise<T> {
-  await mkdir(ctx.workDir, { recursive: true });
-  const dir = await mkdtemp(join(ctx.workDir, 'stage-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 async function prepareTokenizer(

@@ -4,14 +4,13 @@
  * a held-out evaluation after every epoch. A cell resumes from its last checkpoint, so a killed
  * worker costs at most one epoch; a cell whose result exists is not trained again.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
 import {
   attributeReward,
   type Cell,
   createRng,
   dropoutLabel,
   type ObjectiveConfig,
+  type ResolvedTarget,
   resolveTarget,
   type SweepSpec,
   sequenceLikelihood,
@@ -30,6 +29,7 @@ import {
 import { getDirectory, maybeJson, putDirectory, putJson } from '@rdlab/store';
 import { type EvalResult, type EvalSet, evaluateTarget } from './evaluate.js';
 import { cellPrefix } from './keys.js';
+import { checkpointPath, withScratch } from './local-files.js';
 import { type MetricPoint, type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
 import type { BehaviorSample } from './shard-file.js';
@@ -58,6 +58,15 @@ interface Latest {
   trainSeconds: number;
 }
 
+/** The resolved target of a cell. */
+function cellTarget(spec: SweepSpec, cell: Cell): ResolvedTarget {
+  const target = spec.targets
+    .map((t) => resolveTarget(t, spec.behavior.model))
+    .find((t) => t.name === cell.target);
+  if (!target) throw new Error(`cell ${cell.id}: the spec has no target '${cell.target}'`);
+  return target;
+}
+
 /** π before training: β's weights, fresh weights, or a pretrained checkpoint (Figure 3). */
 async function initialTarget(
   ctx: StageContext,
@@ -65,11 +74,7 @@ async function initialTarget(
   prepared: PreparedDataset,
   cell: Cell,
 ): Promise<LanguageModel> {
-  const target = resolveTarget(
-    spec.targets.find((t) => resolveTarget(t, spec.behavior.model).name === cell.target) ??
-      spec.targets[0]!,
-    spec.behavior.model,
-  );
+  const target = cellTarget(spec, cell);
   let model: LanguageModel;
   if (target.init === 'behavior') {
     model = createLanguageModel(prepared.behavior.config, prepared.behavior.getParameters());
@@ -82,9 +87,9 @@ async function initialTarget(
       initGpt2Parameters(config, createRng(cell.seed, 'target-init', cell.id)),
     );
   } else {
-    const ref = target.model.checkpoint as string;
-    const dir = isAbsolute(ref) ? ref : resolve(ctx.baseDir, ref);
-    model = (await loadLanguageModelCheckpoint(dir)).model;
+    model = (
+      await loadLanguageModelCheckpoint(checkpointPath(ctx, target.model.checkpoint as string))
+    ).model;
     if (model.config.vocab_size < prepared.tokenizer.vocabSize) {
       throw new Error(
         `target ${target.name}: its vocabulary (${model.config.vocab_size}) is smaller than the tokenizer's (${prepared.tokenizer.vocabSize})`,
@@ -134,11 +139,6 @@ function batchOf(
   };
 }
 
-async function scratch(ctx: StageContext): Promise<string> {
-  await mkdir(ctx.workDir, { recursive: true });
-  return mkdtemp(join(ctx.workDir, 'cell-'));
-}
-
 export async function trainCell(
   ctx: StageContext,
   spec: SweepSpec,
@@ -172,17 +172,13 @@ export async function trainCell(
   let latest = await maybeJson<Latest>(ctx.store, `${prefix}/latest.json`);
   let target: LanguageModel;
   if (latest) {
-    const dir = await scratch(ctx);
-    try {
-      await getDirectory(ctx.store, `${prefix}/epoch-${latest.epoch}`, dir);
-      target = (await loadLanguageModelCheckpoint(dir)).model;
-      const spec0 = spec.targets
-        .map((t) => resolveTarget(t, spec.behavior.model))
-        .find((t) => t.name === cell.target);
-      if (spec0?.freezeAllButLastBlock) target.setTrainable(lastBlockParameterNames(target.config));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const epochKey = `${prefix}/epoch-${latest.epoch}`;
+    target = await withScratch(ctx, async (dir) => {
+      await getDirectory(ctx.store, epochKey, dir);
+      return (await loadLanguageModelCheckpoint(dir)).model;
+    });
+    if (cellTarget(spec, cell).freezeAllButLastBlock)
+      target.setTrainable(lastBlockParameterNames(target.config));
     ctx.progress.log(`cell ${cell.id}: resuming after epoch ${latest.epoch}`);
   } else {
     target = await initialTarget(ctx, spec, prepared, cell);
@@ -261,16 +257,13 @@ export async function trainCell(
         ),
       );
       // Checkpoint, then move the pointer: a crash between the two repeats at most this epoch.
-      const dir = await scratch(ctx);
-      try {
+      await withScratch(ctx, async (dir) => {
         await saveLanguageModel(dir, target, {
           tokenizer: prepared.tokenizer,
           trainerState: { epoch: epoch + 1, cell: cell.id },
         });
         await putDirectory(ctx.store, `${prefix}/epoch-${epoch + 1}`, dir);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
       latest = {
         epoch: epoch + 1,
         step: latest.step + batches.length,
