@@ -53,6 +53,12 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+// `rdlab … | head` closes stdout early; that is not an error to report.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   process.exitCode = await run(process.argv.slice(2));
 }

@@ -62,6 +62,9 @@ const args = [
   '-shared',
   '-fopenmp',
   '-ffp-contract=fast',
+  // Neither changes a result: they let float→int conversions and sqrt vectorise.
+  '-fno-trapping-math',
+  '-fno-math-errno',
   '-DNAPI_VERSION=8',
   '-DNAPI_CPP_EXCEPTIONS',
   '-DNODE_ADDON_API_DISABLE_DEPRECATED',

@@ -5,6 +5,8 @@
 // H heads, D = C/H head width.
 #pragma once
 #include <cblas.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -106,9 +108,14 @@ inline void layernorm_backward(float* dinp, float* dw, float* db, const float* d
 // calls the compiler cannot vectorise, and GELU's tanh was a third of a training step.
 #pragma omp declare simd
 inline float fast_exp(float x) {
-  x = std::fmin(std::fmax(x, -87.3f), 88.3f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  // Branch-free clamps, floor and exponent bits, so the loops that call this vectorise.
+  x = x > 88.3f ? 88.3f : x;
+  x = x < -87.3f ? -87.3f : x;
+  const float t = x * 1.44269504088896341f + 0.5f;
+  int32_t n = (int32_t)t;
+  n -= (float)n > t ? 1 : 0;
+  const float nf = (float)n;
+  float r = x - nf * 0.693359375f + nf * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -116,7 +123,7 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float y = p * r * r + r + 1.0f;
-  const int32_t bits = ((int32_t)n + 127) << 23;
+  const int32_t bits = (n + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   return y * scale;
@@ -130,25 +137,43 @@ inline float fast_tanh(float u) {
 
 constexpr float GELU_SCALE = 0.7978845608028654f;  // √(2/π)
 
-inline void gelu_forward(float* out, const float* inp, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n >= PARALLEL_MIN)
-  for (size_t i = 0; i < n; i++) {
-    float x = inp[i];
-    out[i] = 0.5f * x * (1.0f + fast_tanh(GELU_SCALE * (x + 0.044715f * x * x * x)));
+// Runs `body(begin, count)` over [0, n) in chunks, on threads when n is large. Each chunk's
+// inner loop is a plain `omp simd` loop the compiler vectorises.
+template <typename Body>
+inline void for_chunks(size_t n, Body body) {
+  constexpr size_t CHUNK = 4096;
+  const long chunks = (long)((n + CHUNK - 1) / CHUNK);
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
+  for (long c = 0; c < chunks; c++) {
+    const size_t begin = (size_t)c * CHUNK;
+    body(begin, std::min(CHUNK, n - begin));
   }
+}
+
+inline void gelu_forward(float* out, const float* inp, size_t n) {
+  for_chunks(n, [=](size_t begin, size_t count) {
+    const float* x = inp + begin;
+    float* y = out + begin;
+#pragma omp simd
+    for (size_t i = 0; i < count; i++) y[i] = 0.5f * x[i] * (1.0f + fast_tanh(GELU_SCALE * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+  });
 }
 
 // dinp = dout · gelu'(inp) (overwrites).
 inline void gelu_backward(float* dinp, const float* inp, const float* dout, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n >= PARALLEL_MIN)
-  for (size_t i = 0; i < n; i++) {
-    float x = inp[i];
-    float cube = 0.044715f * x * x * x;
-    float t = fast_tanh(GELU_SCALE * (x + cube));
-    float sech2 = 1.0f - t * t;
-    float grad = 0.5f * (1.0f + t) + x * 0.5f * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-    dinp[i] = grad * dout[i];
-  }
+  for_chunks(n, [=](size_t begin, size_t count) {
+    const float* x = inp + begin;
+    const float* dy = dout + begin;
+    float* dx = dinp + begin;
+#pragma omp simd
+    for (size_t i = 0; i < count; i++) {
+      const float v = x[i];
+      const float t = fast_tanh(GELU_SCALE * (v + 0.044715f * v * v * v));
+      const float sech2 = 1.0f - t * t;
+      const float grad = 0.5f * (1.0f + t) + v * 0.5f * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * v * v);
+      dx[i] = grad * dy[i];
+    }
+  });
 }
 
 // Causal self-attention over qkv [B,T,3C] (q | k | v, heads of D contiguous), saving the
