@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { CLASSIFIER_PRESETS, LM_PRESETS, resolveDataset } from '@rdlab/core';
 import { loadDataset } from '@rdlab/data';
 import {
+  benchDecoding,
   benchSampling,
   benchTraining,
   classifierAccuracy,
@@ -48,6 +49,8 @@ async function engineReport(backend: string) {
   const train = benchTraining(SMALL, B, T, steps);
   const cached = benchSampling(SMALL, B, P, T, true, backend === 'native' ? 5 : 1);
   const recompute = benchSampling(SMALL, B, P, T, false, 1);
+  const decodeCached = benchDecoding(SMALL, B, P, T, true, backend === 'native' ? 5 : 1);
+  const decodeRecompute = benchDecoding(SMALL, B, P, T, false, 1);
   return {
     backend: info.name,
     matmul_gflops: matmul,
@@ -55,6 +58,7 @@ async function engineReport(backend: string) {
     train_gflops: train.gflops,
     sample_tokens_per_s_cache: cached,
     sample_tokens_per_s_recompute: recompute,
+    decode_cache_speedup: decodeCached / decodeRecompute,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
 }
@@ -234,6 +238,7 @@ async function main() {
         'train GFLOP/s (% of matmul)',
         'sample tokens/s, KV cache',
         'sample tokens/s, recompute',
+        'KV cache speed-up, model only',
         'peak RSS MB',
       ],
       reports.map((r) => [
@@ -243,6 +248,7 @@ async function main() {
         `${r.train_gflops.toFixed(2)} (${((100 * r.train_gflops) / r.matmul_gflops).toFixed(0)}%)`,
         r.sample_tokens_per_s_cache,
         r.sample_tokens_per_s_recompute,
+        `${r.decode_cache_speedup.toFixed(1)}×`,
         r.peak_rss_mb,
       ]),
     ),

@@ -27,6 +27,23 @@ export const nativeEngine: { load: (() => Promise<void>) | null; reasonUnavailab
 
 let active: BackendInfo | null = null;
 
+/**
+ * Imports the wasm backend. Its Emscripten runtime adds process-wide `uncaughtException` and
+ * `unhandledRejection` handlers that rethrow, printing the whole minified module with any error;
+ * they are removed so errors read as Node prints them.
+ */
+async function importWasmBackend(): Promise<void> {
+  const before = new Set([
+    ...process.listeners('uncaughtException'),
+    ...process.listeners('unhandledRejection'),
+  ]);
+  await import('@tensorflow/tfjs-backend-wasm');
+  for (const listener of process.listeners('uncaughtException'))
+    if (!before.has(listener)) process.removeListener('uncaughtException', listener);
+  for (const listener of process.listeners('unhandledRejection'))
+    if (!before.has(listener)) process.removeListener('unhandledRejection', listener);
+}
+
 async function tryLoad(name: BackendName): Promise<string | null> {
   try {
     switch (name) {
@@ -42,12 +59,12 @@ async function tryLoad(name: BackendName): Promise<string | null> {
           : 'tfjs-node loaded but its backend did not start';
       case 'native':
         await (await import('./native/index.js')).loadNativeEngine();
-        await import('@tensorflow/tfjs-backend-wasm');
+        await importWasmBackend();
         return (await tf.setBackend('wasm'))
           ? null
           : 'the wasm backend beneath the native engine did not start';
       case 'wasm':
-        await import('@tensorflow/tfjs-backend-wasm');
+        await importWasmBackend();
         return (await tf.setBackend('wasm')) ? null : 'the wasm backend did not start';
       case 'cpu':
         return (await tf.setBackend('cpu')) ? null : 'the cpu backend did not start';

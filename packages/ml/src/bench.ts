@@ -121,6 +121,36 @@ export function benchSampling(
   return (repeats * batchSize * (length - prefixLength)) / seconds;
 }
 
+/**
+ * Model-only decoding rate: the decoder fed `prefixLength` tokens then one at a time to `length`,
+ * with no token choice in between (always token 1), so the KV cache's gain is not diluted by the
+ * sampler's work on the vocabulary.
+ */
+export function benchDecoding(
+  config: Gpt2Config,
+  batchSize: number,
+  prefixLength: number,
+  length: number,
+  cache: boolean,
+  repeats = 2,
+): number {
+  const model = randomLanguageModel(config, 5);
+  const prefix = new Int32Array(batchSize * prefixLength).fill(1);
+  const next = new Int32Array(batchSize).fill(1);
+  const run = () => {
+    const decoder = model.decoder(batchSize, { cache });
+    decoder.next(prefix, prefixLength);
+    for (let t = prefixLength + 1; t < length; t++) decoder.next(next, 1);
+    decoder.dispose();
+  };
+  run();
+  const start = performance.now();
+  for (let i = 0; i < repeats; i++) run();
+  const seconds = (performance.now() - start) / 1000;
+  model.dispose();
+  return (repeats * batchSize * (length - prefixLength)) / seconds;
+}
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

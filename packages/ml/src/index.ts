@@ -22,6 +22,7 @@ export {
   nativeEngine,
 } from './backend.js';
 export {
+  benchDecoding,
   benchSampling,
   benchTraining,
   forwardFlopsPerToken,
