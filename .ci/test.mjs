@@ -41,7 +41,7 @@ const result = spawnSync(
     '--test',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
-    '--test-reporter=./scripts/summary-reporter.mjs',
+    '--test-reporter=./.ci/summary-reporter.mjs',
     '--test-reporter-destination=stdout',
     ...flags,
     ...files,
