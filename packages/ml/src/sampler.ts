@@ -101,15 +101,6 @@ export function generate(
   return { ids, mask, tokenLogprobs, batchSize: B, length: T };
 }
 
-/** log softmax(row)[token], computed stably. */
-export function logSoftmaxAt(row: ArrayLike<number>, token: number): number {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < row.length; i++) if ((row[i] as number) > max) max = row[i] as number;
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp((row[i] as number) - max);
-  return (row[token] as number) - max - Math.log(sum);
-}
-
 /**
  * Chooses one token from a row of logits and returns it with its log-probability under the raw
  * model. The hot loop of sampling: at most two passes of exp over the vocabulary, one when the

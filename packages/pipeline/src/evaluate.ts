@@ -13,11 +13,10 @@ import {
   type EvaluationSpec,
   type LikelihoodKind,
   type SweepSpec,
-  sequenceLikelihood,
   textMetrics,
 } from '@rdlab/core';
 import type { Prefix } from '@rdlab/data';
-import { classify, generate, type LanguageModel, scoreTokens } from '@rdlab/ml';
+import { classify, generate, type LanguageModel, scoreSequences } from '@rdlab/ml';
 import type { PreparedDataset } from './prepare.js';
 import type { BehaviorSample } from './shard-file.js';
 
@@ -114,11 +113,7 @@ export function evaluateTarget(
       rng: createRng(seed, 'eval', start),
     });
     // Acc: β's likelihood of what π wrote.
-    const logp = scoreTokens(behavior, gen.ids, gen.mask, B);
-    const acc = sequenceLikelihood(
-      { logprobs: logp, mask: gen.mask, batchSize: B, length: T },
-      likelihood,
-    );
+    const acc = scoreSequences(behavior, gen.ids, gen.mask, B, likelihood);
     const words: Int32Array[] = [];
     for (let b = 0; b < B; b++) {
       let end = p;
