@@ -47,6 +47,15 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`rdlab: ${error.message}`);
       return error.exitCode;
     }
+    // Unreadable or malformed datasets and specs are the input's fault, not rdlab's.
+    const code = (error as { code?: unknown }).code;
+    if (
+      typeof code === 'string' &&
+      (code.startsWith('RDLAB_DATA_') || code === 'RDLAB_SPEC_INVALID')
+    ) {
+      console.error(`rdlab: ${(error as Error).message}`);
+      return EXIT.usage;
+    }
     console.error(`rdlab: ${(error as Error).message ?? String(error)}`);
     if (process.env.RDLAB_DEBUG) console.error(error);
     return EXIT.failure;

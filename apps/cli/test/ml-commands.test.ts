@@ -131,6 +131,25 @@ describe('rdlab model, bench, doctor, eval-text', () => {
     assert.match(bad.stderr, /--hypotheses has 2 lines but --references has 1/);
   });
 
+  it('run names an unreadable dataset and exits 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rdlab-run-'));
+    writeFileSync(
+      join(dir, 's.yaml'),
+      'datasets: [{ name: y, source: ./missing, format: yelp-style-transfer, attributes: [negative] }]\ndropout: [{ kind: none }]\n',
+    );
+    const r = rdlab([
+      'run',
+      join(dir, 's.yaml'),
+      '--local',
+      '--out',
+      join(dir, 'out'),
+      '--store',
+      join(dir, 'store'),
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /\.\/missing: no such file or directory \(resolved to .*missing\)/);
+  });
+
   it('run refuses a spec with problems before doing any work', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rdlab-run-'));
     writeFileSync(join(dir, 'bad.yaml'), 'datasets: []\ndropout: [{ kind: none }]\n');

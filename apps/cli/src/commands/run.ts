@@ -64,7 +64,7 @@ export function registerRunCommand(program: Command): void {
       writeFileSync(metricsFile, '');
       const progress = new TerminalProgress();
       progress.log(
-        `rdlab: ${spec.name}, ${cells.length} cells, backend ${backend.name}, store ${resolve(options.store)}`,
+        `rdlab: ${spec.name}, ${cells.length} cell${cells.length === 1 ? '' : 's'}, backend ${backend.name}, store ${resolve(options.store)}`,
       );
       const started = performance.now();
       const counters = newCounters();
