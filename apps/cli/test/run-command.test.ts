@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(root, 'apps/cli/bin/rdlab.js');
@@ -68,5 +70,66 @@ describe('rdlab run --local', () => {
     const second = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: dir });
     assert.equal(second.status, 0, second.stderr);
     assert.match(second.stdout, /sampled 0 sequences, 0 update steps, 0 models trained/);
+  });
+
+  it('keeps its artifacts in an S3 bucket with --store s3://bucket/prefix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rdlab-cli-s3-'));
+    writeFileSync(join(dir, 'spec.yaml'), SPEC);
+    const server = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: join(dir, 's3'),
+    });
+    const { port } = (await server.run()) as { port: number };
+    const endpoint = `http://127.0.0.1:${port}`;
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: 'rdlab' }));
+      const env = {
+        ...process.env,
+        RDLAB_S3_ENDPOINT: endpoint,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_REGION: 'us-east-1',
+      };
+      // spawnSync would block the event loop the in-process S3 server needs: run the CLI asynchronously.
+      const { spawn } = await import('node:child_process');
+      const code = await new Promise<number | null>((done) => {
+        const child = spawn(
+          process.execPath,
+          [
+            bin,
+            'run',
+            join(dir, 'spec.yaml'),
+            '--local',
+            '--out',
+            join(dir, 'out'),
+            '--store',
+            's3://rdlab/team/a',
+          ],
+          { cwd: dir, env, stdio: 'ignore' },
+        );
+        child.on('exit', done);
+      });
+      assert.equal(code, 0);
+      const listed = await client.send(
+        new ListObjectsV2Command({ Bucket: 'rdlab', Prefix: 'team/a/' }),
+      );
+      const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
+      assert.ok(
+        keys.some((k) => /^team\/a\/shards\/[0-9a-f]+\.arrow$/.test(k)),
+        keys.join(', '),
+      );
+      assert.ok(keys.some((k) => /^team\/a\/cells\/c[0-9a-f]+\/result\.json$/.test(k)));
+    } finally {
+      client.destroy();
+      await server.close();
+    }
   });
 });

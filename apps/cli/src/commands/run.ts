@@ -16,10 +16,22 @@ import {
   runSweep,
   tableMarkdown,
 } from '@rdlab/pipeline';
-import { LocalDirectoryStore } from '@rdlab/store';
+import { type ArtifactStore, LocalDirectoryStore, S3ArtifactStore } from '@rdlab/store';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { TerminalProgress } from '../progress.js';
+
+/** A local directory, or `s3://bucket/prefix` (endpoint from RDLAB_S3_ENDPOINT, credentials from the AWS environment). */
+async function openStore(location: string): Promise<ArtifactStore> {
+  if (!location.startsWith('s3://')) return new LocalDirectoryStore(resolve(location));
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const endpoint = process.env.RDLAB_S3_ENDPOINT ?? process.env.AWS_ENDPOINT_URL_S3;
+  const client = new S3Client({
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+  });
+  return S3ArtifactStore.fromUrl(client, location);
+}
 
 interface RunOptions {
   local?: boolean;
@@ -36,7 +48,7 @@ export function registerRunCommand(program: Command): void {
     .option('--local', 'run in this process (the service arrives with `rdlab up`)')
     .option('--out <dir>', 'where results, report and metrics go', 'runs/latest')
     .option(
-      '--store <dir>',
+      '--store <dir|s3://bucket/prefix>',
       'artifact store: models, shards and checkpoints, reused across runs',
       '.rdlab/artifacts',
     )
@@ -58,13 +70,14 @@ export function registerRunCommand(program: Command): void {
         );
       const { spec, cells } = validation;
       const backend = await initBackend(options.backend);
+      const store = await openStore(options.store);
       const out = resolve(options.out);
       mkdirSync(out, { recursive: true });
       const metricsFile = join(out, 'metrics.jsonl');
       writeFileSync(metricsFile, '');
       const progress = new TerminalProgress();
       progress.log(
-        `rdlab: ${spec.name}, ${cells.length} cell${cells.length === 1 ? '' : 's'}, backend ${backend.name}, store ${resolve(options.store)}`,
+        `rdlab: ${spec.name}, ${cells.length} cell${cells.length === 1 ? '' : 's'}, backend ${backend.name}, store ${store.location}`,
       );
       const started = performance.now();
       const counters = newCounters();
@@ -76,14 +89,14 @@ export function registerRunCommand(program: Command): void {
       );
       const run = await runSweep(
         {
-          store: new LocalDirectoryStore(resolve(options.store)),
+          store,
           metrics: {
             record: (points: MetricPoint[]) =>
               appendFileSync(metricsFile, points.map((p) => `${JSON.stringify(p)}\n`).join('')),
           },
           progress,
           baseDir: dirname(resolve(file)),
-          workDir: join(resolve(options.store), '..', 'tmp'),
+          workDir: resolve('.rdlab', 'tmp'),
           counters,
           signal: abort.signal,
         },
