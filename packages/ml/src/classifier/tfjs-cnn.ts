@@ -8,7 +8,7 @@
 import type { ClassifierConfig, Rng } from '@rdlab/core';
 import * as tf from '@tensorflow/tfjs';
 import type { AdamOptions, OptimizerState, TextClassifier, TokenBatch } from '../engine.js';
-import { embeddingLookup, param } from '../gpt2/layers.js';
+import { embeddingLookup, linear, param } from '../gpt2/layers.js';
 import type { TensorMap } from '../safetensors.js';
 import { TfjsParameters } from '../tfjs-parameters.js';
 import {
@@ -56,9 +56,9 @@ export class TfjsCnnClassifier implements TextClassifier {
       ); // [B, W, k·E]
       const conv = tf.relu(
         tf.add(
-          tf.matMul(
-            tf.reshape(windows, [B * W, k * E]),
-            param(this.parameters.variables, `conv.${k}.weight`),
+          linear(
+            tf.reshape(windows, [B * W, k * E]) as tf.Tensor2D,
+            param(this.parameters.variables, `conv.${k}.weight`) as tf.Tensor2D,
           ),
           param(this.parameters.variables, `conv.${k}.bias`),
         ),
@@ -73,7 +73,10 @@ export class TfjsCnnClassifier implements TextClassifier {
     if (dropout)
       features = tf.mul(features, tf.tensor2d(dropout, features.shape as [number, number]));
     return tf.add(
-      tf.matMul(features, param(this.parameters.variables, 'classifier.weight')),
+      linear(
+        features as tf.Tensor2D,
+        param(this.parameters.variables, 'classifier.weight') as tf.Tensor2D,
+      ),
       param(this.parameters.variables, 'classifier.bias'),
     ) as tf.Tensor2D;
   }

@@ -22,6 +22,7 @@ import {
   embeddingLookup,
   type LayerCache,
   layerNorm,
+  linear,
   param,
   targetLogprobs,
 } from './layers.js';
@@ -82,7 +83,9 @@ export class TfjsGpt2 implements LanguageModel {
 
   /** Hidden `[N, C]` → logits `[N, V]` through the tied embedding. */
   private head(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(h, param(this.parameters.variables, 'wte.weight'), false, true);
+    // An explicit transpose, not matMul's transposeB: the wasm backend's transposed-B matmul ran
+    // at a seventh of its plain rate on [64, 128] × [4096, 128]ᵀ (58 ms of a 70 ms decode step).
+    return linear(h, tf.transpose(param(this.parameters.variables, 'wte.weight')) as tf.Tensor2D);
   }
 
   logits(batch: TokenBatch): Float32Array {
