@@ -137,7 +137,7 @@ export function attention(
   const D = C / nHead;
   const x2 = tf.reshape(x, [B * T, C]);
   const qkv = tf.add(
-    linear(x2, param(params, `${prefix}.c_attn.weight`) as tf.Tensor2D),
+    linear(x2 as tf.Tensor2D, param(params, `${prefix}.c_attn.weight`) as tf.Tensor2D),
     param(params, `${prefix}.c_attn.bias`),
   ); // [B*T, 3C]
   const heads = (t: tf.Tensor) =>
