@@ -86,7 +86,13 @@ export {
   type TensorMap,
   writeSafetensors,
 } from './safetensors.js';
-export { type Generation, generate, type SamplingOptions, sampleRow } from './sampler.js';
+export {
+  type Generation,
+  generate,
+  generatedRows,
+  type SamplingOptions,
+  sampleRow,
+} from './sampler.js';
 export { scoreSequences, scoreTokens } from './scorer.js';
 export { BpeTokenizer, END_OF_TEXT } from './tokenizer/bpe.js';
 export { trainBpe } from './tokenizer/train-bpe.js';

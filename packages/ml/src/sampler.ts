@@ -102,6 +102,28 @@ export function generate(
 }
 
 /**
+ * Each row of a generation without its padding: `tokens` (prefix, continuation, end-of-text if
+ * drawn), `words` (the same without end-of-text: what a reward model reads) and the continuation's
+ * log-probabilities.
+ */
+export function generatedRows(
+  gen: Generation,
+  eosId: number,
+): Array<{ tokens: Int32Array; words: Int32Array; logprobs: Float32Array }> {
+  const { batchSize: B, length: T } = gen;
+  return Array.from({ length: B }, (_, b) => {
+    let start = 0;
+    while (start < T && !gen.mask[b * T + start]) start += 1;
+    let end = start;
+    while (end < T && gen.mask[b * T + end]) end += 1;
+    const tokens = gen.ids.slice(b * T, b * T + end);
+    const words =
+      tokens[tokens.length - 1] === eosId ? tokens.subarray(0, tokens.length - 1) : tokens;
+    return { tokens, words, logprobs: gen.tokenLogprobs.slice(b * T + start, b * T + end) };
+  });
+}
+
+/**
  * Chooses one token from a row of logits and returns it with its log-probability under the raw
  * model. The hot loop of sampling: at most two passes of exp over the vocabulary, one when the
  * sampling distribution is the model's own (temperature 1, no penalty, no top-k).

@@ -3,9 +3,9 @@
  * is a range of prefixes × K samples from β, with β's per-token log-probabilities and R's logits;
  * it is keyed by everything it depends on, so a shard that exists is never sampled again.
  */
-import { createRng, type SweepSpec } from '@rdlab/core';
+import { createRng, type SweepSpec, sequenceLikelihood } from '@rdlab/core';
 import { type Prefix, selectPrefixes } from '@rdlab/data';
-import { classify, generate } from '@rdlab/ml';
+import { classify, generate, generatedRows } from '@rdlab/ml';
 import { samplingContent, shardKey } from './keys.js';
 import { type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
@@ -93,31 +93,25 @@ export function sampleBehavior(
       eosId: tokenizer.eosId,
       rng: createRng(spec.bootstrap.seed, ...rngLabel, start),
     });
-    const sequences: Int32Array[] = [];
-    const logprobs: Float32Array[] = [];
-    for (let b = 0; b < B; b++) {
-      let end = p;
-      while (end < T && gen.mask[b * T + end]) end += 1;
-      sequences.push(gen.ids.slice(b * T, b * T + end));
-      logprobs.push(gen.tokenLogprobs.slice(b * T + p, b * T + end));
-    }
     // R reads the sentence without its end-of-text token, as it was trained.
-    const words = sequences.map((s) =>
-      s[s.length - 1] === tokenizer.eosId ? s.subarray(0, s.length - 1) : s,
-    );
+    const generated = generatedRows(gen, tokenizer.eosId);
+    const words = generated.map((g) => g.words);
     const logits = classify(reward, words, tokenizer.eosId);
     const C = reward.numClasses;
+    // β̄ as the shard stores it: the mean token probability of the continuation.
+    const likelihood = sequenceLikelihood(
+      { logprobs: gen.tokenLogprobs, mask: gen.mask, batchSize: B, length: T },
+      'mean',
+    );
     batch.forEach((r, b) => {
-      const lp = logprobs[b] as Float32Array;
-      let sum = 0;
-      for (const x of lp) sum += Math.exp(x);
+      const { tokens, logprobs: lp } = generated[b] as (typeof generated)[number];
       samples.push({
         prefixIndex: r.index,
         sampleIndex: r.k,
-        tokens: sequences[b] as Int32Array,
+        tokens,
         prefixLength: p,
         behaviorLogprobs: lp,
-        behaviorLikelihood: lp.length > 0 ? sum / lp.length : 0,
+        behaviorLikelihood: likelihood[b] as number,
         rewardLogits: logits.slice(b * C, (b + 1) * C),
         text: tokenizer.decode(words[b] as Int32Array),
       });

@@ -16,7 +16,7 @@ import {
   textMetrics,
 } from '@rdlab/core';
 import type { Prefix } from '@rdlab/data';
-import { classify, generate, type LanguageModel, scoreSequences } from '@rdlab/ml';
+import { classify, generate, generatedRows, type LanguageModel, scoreSequences } from '@rdlab/ml';
 import type { PreparedDataset } from './prepare.js';
 import type { BehaviorSample } from './shard-file.js';
 
@@ -114,12 +114,7 @@ export function evaluateTarget(
     });
     // Acc: β's likelihood of what π wrote.
     const acc = scoreSequences(behavior, gen.ids, gen.mask, B, likelihood);
-    const words: Int32Array[] = [];
-    for (let b = 0; b < B; b++) {
-      let end = p;
-      while (end < T && gen.mask[b * T + end] && gen.ids[b * T + end] !== tokenizer.eosId) end += 1;
-      words.push(gen.ids.slice(b * T, b * T + end));
-    }
+    const words = generatedRows(gen, tokenizer.eosId).map((r) => r.words);
     const logits = classify(reward, words, tokenizer.eosId);
     const r = attributeReward(logits, reward.numClasses, attributeIndex, 'probability');
     chunk.forEach((prefix, b) => {

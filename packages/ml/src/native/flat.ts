@@ -32,37 +32,65 @@ export function unflatten(shapes: Array<[string, number[]]>, flat: Float32Array)
   return out;
 }
 
-interface AdamHandle {
+interface ParameterHandle {
+  getParams(): Float32Array;
+  setParams(p: Float32Array): void;
   getAdam(): [Float32Array, Float32Array];
   setAdam(m: Float32Array, v: Float32Array): void;
+  dispose(): void;
 }
 
-/** A native model's Adam moments by name (empty before the first step, as the tfjs engine). */
-export function readAdam(
-  handle: AdamHandle,
-  shapes: Array<[string, number[]]>,
-  step: number,
-): OptimizerState {
-  if (step === 0) return { step: 0, m: new Map(), v: new Map() };
-  const [m, v] = handle.getAdam();
-  return { step, m: unflatten(shapes, m), v: unflatten(shapes, v) };
-}
+/**
+ * A native model's parameters and Adam state, by name, over the addon's flat buffers: the native
+ * counterpart of `TfjsParameters`, owned by both native models.
+ */
+export class NativeParameters<H extends ParameterHandle> {
+  readonly handle: H;
+  /** Adam steps taken (bias correction, checkpoints). */
+  step = 0;
 
-/** Restores Adam moments; a state written by the tfjs engine holds only trained parameters, the rest start at zero. */
-export function writeAdam(
-  handle: AdamHandle,
-  shapes: Array<[string, number[]]>,
-  state: OptimizerState,
-): void {
-  const fill = (t: TensorMap): TensorMap =>
-    new Map(
-      shapes.map(([name, shape]) => [
-        name,
-        t.get(name) ?? { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) },
-      ]),
+  /** `create` builds the addon object from the flat initial parameters. */
+  constructor(
+    readonly shapes: Array<[string, number[]]>,
+    tensors: TensorMap,
+    private readonly what: string,
+    create: (flat: Float32Array) => H,
+  ) {
+    this.handle = create(flatten(shapes, tensors, what));
+  }
+
+  read(): TensorMap {
+    return unflatten(this.shapes, this.handle.getParams());
+  }
+
+  assign(tensors: TensorMap): void {
+    this.handle.setParams(flatten(this.shapes, tensors, this.what));
+  }
+
+  /** Adam moments by name; empty before the first step, as the tfjs engine keeps them. */
+  optimizerState(): OptimizerState {
+    if (this.step === 0) return { step: 0, m: new Map(), v: new Map() };
+    const [m, v] = this.handle.getAdam();
+    return { step: this.step, m: unflatten(this.shapes, m), v: unflatten(this.shapes, v) };
+  }
+
+  /** A state written by the tfjs engine holds only trained parameters: the rest start at zero. */
+  setOptimizerState(state: OptimizerState): void {
+    const fill = (t: TensorMap): TensorMap =>
+      new Map(
+        this.shapes.map(([name, shape]) => [
+          name,
+          t.get(name) ?? { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) },
+        ]),
+      );
+    this.handle.setAdam(
+      flatten(this.shapes, fill(state.m), 'Adam m'),
+      flatten(this.shapes, fill(state.v), 'Adam v'),
     );
-  handle.setAdam(
-    flatten(shapes, fill(state.m), 'Adam m'),
-    flatten(shapes, fill(state.v), 'Adam v'),
-  );
+    this.step = state.step;
+  }
+
+  dispose(): void {
+    this.handle.dispose();
+  }
 }

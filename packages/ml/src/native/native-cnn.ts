@@ -11,13 +11,11 @@ import {
 import type { AdamOptions, OptimizerState, TextClassifier, TokenBatch } from '../engine.js';
 import type { TensorMap } from '../safetensors.js';
 import { loadAddon, type NativeCnnHandle } from './addon.js';
-import { flatten, readAdam, unflatten, writeAdam } from './flat.js';
+import { NativeParameters } from './flat.js';
 
 export class NativeCnnClassifier implements TextClassifier {
   readonly backend = 'native';
-  private readonly handle: NativeCnnHandle;
-  private readonly shapes: Array<[string, number[]]>;
-  private step = 0;
+  private readonly parameters: NativeParameters<NativeCnnHandle>;
 
   constructor(
     readonly config: ClassifierConfig,
@@ -25,17 +23,21 @@ export class NativeCnnClassifier implements TextClassifier {
     readonly numClasses: number,
     parameters: TensorMap,
   ) {
-    this.shapes = classifierParameterShapes(config, vocabSize, numClasses);
-    this.handle = new (loadAddon().NativeCnn)(
-      {
-        vocabSize,
-        embedDim: config.embedDim,
-        filters: config.filters,
-        numClasses,
-        kernelSizes: config.kernelSizes,
-      },
-      flatten(this.shapes, parameters, 'classifier'),
+    const { embedDim, filters, kernelSizes } = config;
+    this.parameters = new NativeParameters(
+      classifierParameterShapes(config, vocabSize, numClasses),
+      parameters,
+      'classifier',
+      (flat) =>
+        new (loadAddon().NativeCnn)(
+          { vocabSize, embedDim, filters, numClasses, kernelSizes },
+          flat,
+        ),
     );
+  }
+
+  private get handle(): NativeCnnHandle {
+    return this.parameters.handle;
   }
 
   logits(batch: TokenBatch, lengths: Int32Array): Float32Array {
@@ -55,7 +57,7 @@ export class NativeCnnClassifier implements TextClassifier {
     const dropout = featureDropoutMask(this.config, B, rng);
     this.handle.forward(p.ids, p.lengths, B, p.length, dropout);
     const loss = this.handle.backward(labels);
-    this.step += 1;
+    this.parameters.step += 1;
     const {
       learningRate,
       beta1 = 0.9,
@@ -63,28 +65,34 @@ export class NativeCnnClassifier implements TextClassifier {
       epsilon = 1e-8,
       gradientClipNorm = 0,
     } = options;
-    this.handle.adamStep(learningRate, beta1, beta2, epsilon, gradientClipNorm, this.step);
+    this.handle.adamStep(
+      learningRate,
+      beta1,
+      beta2,
+      epsilon,
+      gradientClipNorm,
+      this.parameters.step,
+    );
     return { loss };
   }
 
   getParameters(): TensorMap {
-    return unflatten(this.shapes, this.handle.getParams());
+    return this.parameters.read();
   }
 
   setParameters(parameters: TensorMap): void {
-    this.handle.setParams(flatten(this.shapes, parameters, 'classifier'));
+    this.parameters.assign(parameters);
   }
 
   getOptimizerState(): OptimizerState {
-    return readAdam(this.handle, this.shapes, this.step);
+    return this.parameters.optimizerState();
   }
 
   setOptimizerState(state: OptimizerState): void {
-    writeAdam(this.handle, this.shapes, state);
-    this.step = state.step;
+    this.parameters.setOptimizerState(state);
   }
 
   dispose(): void {
-    this.handle.dispose();
+    this.parameters.dispose();
   }
 }

@@ -16,14 +16,12 @@ import type {
 import { gpt2ParameterShapes } from '../gpt2/params.js';
 import type { TensorMap } from '../safetensors.js';
 import { loadAddon, type NativeGpt2Handle } from './addon.js';
-import { flatten, readAdam, unflatten, writeAdam } from './flat.js';
+import { NativeParameters, unflatten } from './flat.js';
 
 export class NativeGpt2 implements LanguageModel {
   readonly backend = 'native';
-  private readonly handle: NativeGpt2Handle;
-  private readonly shapes: Array<[string, number[]]>;
+  private readonly parameters: NativeParameters<NativeGpt2Handle>;
   private trainable: Uint8Array;
-  private step = 0;
 
   constructor(
     readonly config: Gpt2Config,
@@ -31,9 +29,21 @@ export class NativeGpt2 implements LanguageModel {
   ) {
     if (config.n_embd % config.n_head !== 0)
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
-    this.shapes = gpt2ParameterShapes(config);
-    this.handle = new (loadAddon().NativeGpt2)(config, flatten(this.shapes, parameters, 'GPT-2'));
+    this.parameters = new NativeParameters(
+      gpt2ParameterShapes(config),
+      parameters,
+      'GPT-2',
+      (flat) => new (loadAddon().NativeGpt2)(config, flat),
+    );
     this.trainable = new Uint8Array(this.shapes.length).fill(1);
+  }
+
+  private get handle(): NativeGpt2Handle {
+    return this.parameters.handle;
+  }
+
+  private get shapes(): Array<[string, number[]]> {
+    return this.parameters.shapes;
   }
 
   logits(batch: TokenBatch): Float32Array {
@@ -117,7 +127,7 @@ export class NativeGpt2 implements LanguageModel {
     options: AdamOptions,
   ): StepResult {
     const { coef, tokenLogprobs, loss } = this.forwardBackward(batch, lossMask, coefficients);
-    this.step += 1;
+    this.parameters.step += 1;
     const {
       learningRate,
       beta1 = 0.9,
@@ -131,7 +141,7 @@ export class NativeGpt2 implements LanguageModel {
       beta2,
       epsilon,
       gradientClipNorm,
-      this.step,
+      this.parameters.step,
       this.trainable,
     );
     return { loss, gradientNorm, coefficients: coef, tokenLogprobs };
@@ -147,23 +157,22 @@ export class NativeGpt2 implements LanguageModel {
   }
 
   getParameters(): TensorMap {
-    return unflatten(this.shapes, this.handle.getParams());
+    return this.parameters.read();
   }
 
   setParameters(parameters: TensorMap): void {
-    this.handle.setParams(flatten(this.shapes, parameters, 'GPT-2'));
+    this.parameters.assign(parameters);
   }
 
   getOptimizerState(): OptimizerState {
-    return readAdam(this.handle, this.shapes, this.step);
+    return this.parameters.optimizerState();
   }
 
   setOptimizerState(state: OptimizerState): void {
-    writeAdam(this.handle, this.shapes, state);
-    this.step = state.step;
+    this.parameters.setOptimizerState(state);
   }
 
   dispose(): void {
-    this.handle.dispose();
+    this.parameters.dispose();
   }
 }
