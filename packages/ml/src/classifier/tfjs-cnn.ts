@@ -7,8 +7,9 @@
  */
 import type { ClassifierConfig, Rng } from '@rdlab/core';
 import * as tf from '@tensorflow/tfjs';
-import type { AdamOptions, OptimizerState, TextClassifier, TokenBatch } from '../engine.js';
+import type { AdamOptions, TextClassifier, TokenBatch } from '../engine.js';
 import { embeddingLookup, linear, param } from '../gpt2/layers.js';
+import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
 import { TfjsParameters } from '../tfjs-parameters.js';
 import {
@@ -18,9 +19,9 @@ import {
   windowMask,
 } from './params.js';
 
-export class TfjsCnnClassifier implements TextClassifier {
+export class TfjsCnnClassifier extends ParameterOwner implements TextClassifier {
   readonly backend: string;
-  private readonly parameters: TfjsParameters;
+  protected readonly parameters: TfjsParameters;
 
   constructor(
     readonly config: ClassifierConfig,
@@ -28,6 +29,7 @@ export class TfjsCnnClassifier implements TextClassifier {
     readonly numClasses: number,
     parameters: TensorMap,
   ) {
+    super();
     this.backend = tf.getBackend();
     this.parameters = new TfjsParameters(
       classifierParameterShapes(config, vocabSize, numClasses),
@@ -115,25 +117,5 @@ export class TfjsCnnClassifier implements TextClassifier {
     );
     this.parameters.step(gradients, { gradientClipNorm: 0, ...options });
     return { loss };
-  }
-
-  getParameters(): TensorMap {
-    return this.parameters.read();
-  }
-
-  setParameters(parameters: TensorMap): void {
-    this.parameters.assign(parameters);
-  }
-
-  getOptimizerState(): OptimizerState {
-    return this.parameters.optimizerState();
-  }
-
-  setOptimizerState(state: OptimizerState): void {
-    this.parameters.setOptimizerState(state);
-  }
-
-  dispose(): void {
-    this.parameters.dispose();
   }
 }

@@ -11,10 +11,10 @@ import type {
   CoefficientFn,
   Decoder,
   LanguageModel,
-  OptimizerState,
   StepResult,
   TokenBatch,
 } from '../engine.js';
+import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
 import { TfjsParameters } from '../tfjs-parameters.js';
 import {
@@ -28,13 +28,14 @@ import {
 } from './layers.js';
 import { gpt2ParameterShapes } from './params.js';
 
-export class TfjsGpt2 implements LanguageModel {
+export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
   readonly config: Gpt2Config;
   readonly backend: string;
-  private readonly parameters: TfjsParameters;
+  protected readonly parameters: TfjsParameters;
   private trainable: readonly string[] | null = null;
 
   constructor(config: Gpt2Config, parameters: TensorMap) {
+    super();
     if (config.n_embd % config.n_head !== 0)
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
     this.config = config;
@@ -208,26 +209,6 @@ export class TfjsGpt2 implements LanguageModel {
       for (const n of names)
         if (!this.parameters.variables.has(n)) throw new Error(`setTrainable: no parameter ${n}`);
     this.trainable = names;
-  }
-
-  getParameters(): TensorMap {
-    return this.parameters.read();
-  }
-
-  setParameters(parameters: TensorMap): void {
-    this.parameters.assign(parameters);
-  }
-
-  getOptimizerState(): OptimizerState {
-    return this.parameters.optimizerState();
-  }
-
-  setOptimizerState(state: OptimizerState): void {
-    this.parameters.setOptimizerState(state);
-  }
-
-  dispose(): void {
-    this.parameters.dispose();
   }
 }
 

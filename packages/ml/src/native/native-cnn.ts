@@ -8,14 +8,15 @@ import {
   featureDropoutMask,
   prepareClassifierBatch,
 } from '../classifier/params.js';
-import type { AdamOptions, OptimizerState, TextClassifier, TokenBatch } from '../engine.js';
+import type { AdamOptions, TextClassifier, TokenBatch } from '../engine.js';
+import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
 import { loadAddon, type NativeCnnHandle } from './addon.js';
 import { NativeParameters } from './flat.js';
 
-export class NativeCnnClassifier implements TextClassifier {
+export class NativeCnnClassifier extends ParameterOwner implements TextClassifier {
   readonly backend = 'native';
-  private readonly parameters: NativeParameters<NativeCnnHandle>;
+  protected readonly parameters: NativeParameters<NativeCnnHandle>;
 
   constructor(
     readonly config: ClassifierConfig,
@@ -23,6 +24,7 @@ export class NativeCnnClassifier implements TextClassifier {
     readonly numClasses: number,
     parameters: TensorMap,
   ) {
+    super();
     const { embedDim, filters, kernelSizes } = config;
     this.parameters = new NativeParameters(
       classifierParameterShapes(config, vocabSize, numClasses),
@@ -74,25 +76,5 @@ export class NativeCnnClassifier implements TextClassifier {
       this.parameters.step,
     );
     return { loss };
-  }
-
-  getParameters(): TensorMap {
-    return this.parameters.read();
-  }
-
-  setParameters(parameters: TensorMap): void {
-    this.parameters.assign(parameters);
-  }
-
-  getOptimizerState(): OptimizerState {
-    return this.parameters.optimizerState();
-  }
-
-  setOptimizerState(state: OptimizerState): void {
-    this.parameters.setOptimizerState(state);
-  }
-
-  dispose(): void {
-    this.parameters.dispose();
   }
 }

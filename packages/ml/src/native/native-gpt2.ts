@@ -9,24 +9,25 @@ import type {
   CoefficientFn,
   Decoder,
   LanguageModel,
-  OptimizerState,
   StepResult,
   TokenBatch,
 } from '../engine.js';
 import { gpt2ParameterShapes } from '../gpt2/params.js';
+import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
 import { loadAddon, type NativeGpt2Handle } from './addon.js';
 import { NativeParameters, unflatten } from './flat.js';
 
-export class NativeGpt2 implements LanguageModel {
+export class NativeGpt2 extends ParameterOwner implements LanguageModel {
   readonly backend = 'native';
-  private readonly parameters: NativeParameters<NativeGpt2Handle>;
+  protected readonly parameters: NativeParameters<NativeGpt2Handle>;
   private trainable: Uint8Array;
 
   constructor(
     readonly config: Gpt2Config,
     parameters: TensorMap,
   ) {
+    super();
     if (config.n_embd % config.n_head !== 0)
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
     this.parameters = new NativeParameters(
@@ -154,25 +155,5 @@ export class NativeGpt2 implements LanguageModel {
     this.trainable = Uint8Array.from(this.shapes, ([name]) =>
       names === null || names.includes(name) ? 1 : 0,
     );
-  }
-
-  getParameters(): TensorMap {
-    return this.parameters.read();
-  }
-
-  setParameters(parameters: TensorMap): void {
-    this.parameters.assign(parameters);
-  }
-
-  getOptimizerState(): OptimizerState {
-    return this.parameters.optimizerState();
-  }
-
-  setOptimizerState(state: OptimizerState): void {
-    this.parameters.setOptimizerState(state);
-  }
-
-  dispose(): void {
-    this.parameters.dispose();
   }
 }
