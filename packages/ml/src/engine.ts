@@ -19,7 +19,7 @@ export interface TokenBatch {
 /**
  * The per-sample coefficient of a step's loss, computed from the step's own per-token
  * log-probabilities (treated as constants): loss = mean_b(c_b · CE_b). Pretraining returns 1s;
- * the reward-dropout update returns w_b · r_δ,b (see `@rdlab/core` `lossCoefficients`).
+ * the reward-dropout update returns w_b · m_b · kept_b (see `@rdlab/core` `lossCoefficients`).
  */
 export type CoefficientFn = (
   tokenLogprobs: Float32Array,
@@ -34,7 +34,7 @@ export interface AdamOptions {
   beta2?: number;
   /** @defaultValue 1e-8 */
   epsilon?: number;
-  /** Global gradient-norm clip; 0 is off. @defaultValue 1.0 */
+  /** Global gradient-norm clip; 0 is off (the authors' code clips nothing). @defaultValue 0 */
   gradientClipNorm?: number;
 }
 
@@ -46,6 +46,17 @@ export interface StepResult {
   /** The coefficients the loss used. */
   coefficients: Float64Array;
   /** log p of each target token `[B, T]` before the update (0 at t = 0). */
+  tokenLogprobs: Float32Array;
+}
+
+/** What {@link LanguageModel.gradientNorms} returns. */
+export interface GradientNorms {
+  loss: number;
+  /** L2 of each parameter's gradient (a tied embedding's covers both of its uses). */
+  gradientNorms: Record<string, number>;
+  /** L2 of all of them together: {@link StepResult.gradientNorm}. */
+  gradientNorm: number;
+  coefficients: Float64Array;
   tokenLogprobs: Float32Array;
 }
 
@@ -85,6 +96,15 @@ export interface LanguageModel {
     coefficients: CoefficientFn,
     options: AdamOptions,
   ): StepResult;
+  /**
+   * The loss of {@link trainStep} and the L2 norm of each trainable parameter's gradient, by
+   * Hugging Face name, without an update: for checking a step against a reference.
+   */
+  gradientNorms(
+    batch: TokenBatch,
+    lossMask: Float32Array,
+    coefficients: CoefficientFn,
+  ): GradientNorms;
   /** Restricts training to these parameter names (e.g. the last block); null trains all. */
   setTrainable(names: readonly string[] | null): void;
   /** Copies of the parameters, by Hugging Face name. */

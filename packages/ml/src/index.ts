@@ -50,6 +50,7 @@ export type {
   AdamOptions,
   CoefficientFn,
   Decoder,
+  GradientNorms,
   LanguageModel,
   OptimizerState,
   StepResult,
@@ -108,7 +109,9 @@ export {
 } from './train/pretrain.js';
 export {
   type BehaviorBatch,
+  type RewardDropoutDetail,
   type RewardDropoutOptions,
   type RewardDropoutStep,
+  rewardDropoutGradients,
   rewardDropoutStep,
 } from './train/reward-dropout.js';

@@ -34,6 +34,13 @@ export interface Generation {
    * the sampler's per-token log β when the model is the behaviour LM. 0 elsewhere.
    */
   tokenLogprobs: Float32Array;
+  /**
+   * `[B, T]`: log p of each generated token under the distribution it was drawn from (repetition
+   * penalty, temperature, top-k applied): what Hugging Face's `output_scores` give, and so the β̄
+   * of the authors' `prepare_trajectories.py`. Equals `tokenLogprobs` at temperature 1 with no
+   * penalty and no top-k. 0 elsewhere.
+   */
+  samplingLogprobs: Float32Array;
   batchSize: number;
   length: number;
 }
@@ -58,6 +65,7 @@ export function generate(
   const ids = new Int32Array(B * T).fill(eosId);
   const mask = new Float32Array(B * T);
   const tokenLogprobs = new Float32Array(B * T);
+  const samplingLogprobs = new Float32Array(B * T);
   for (let b = 0; b < B; b++) ids.set(prefixes.subarray(b * p, (b + 1) * p), b * T);
   const done = new Uint8Array(B);
   const decoder = model.decoder(B, { cache: options.cache !== false });
@@ -76,7 +84,7 @@ export function generate(
           continue;
         }
         const row = logits.subarray(b * V, (b + 1) * V);
-        const { token, logprob } = sampleRow(
+        const { token, logprob, samplingLogprob } = sampleRow(
           row,
           scratch,
           temperature,
@@ -89,6 +97,7 @@ export function generate(
         ids[b * T + t] = token;
         mask[b * T + t] = 1;
         tokenLogprobs[b * T + t] = logprob;
+        samplingLogprobs[b * T + t] = samplingLogprob;
         seen?.[b]?.add(token);
         if (token === eosId) done[b] = 1;
       }
@@ -98,7 +107,7 @@ export function generate(
   } finally {
     decoder.dispose();
   }
-  return { ids, mask, tokenLogprobs, batchSize: B, length: T };
+  return { ids, mask, tokenLogprobs, samplingLogprobs, batchSize: B, length: T };
 }
 
 /**
@@ -109,7 +118,12 @@ export function generate(
 export function generatedRows(
   gen: Generation,
   eosId: number,
-): Array<{ tokens: Int32Array; words: Int32Array; logprobs: Float32Array }> {
+): Array<{
+  tokens: Int32Array;
+  words: Int32Array;
+  logprobs: Float32Array;
+  samplingLogprobs: Float32Array;
+}> {
   const { batchSize: B, length: T } = gen;
   return Array.from({ length: B }, (_, b) => {
     let start = 0;
@@ -119,13 +133,19 @@ export function generatedRows(
     const tokens = gen.ids.slice(b * T, b * T + end);
     const words =
       tokens[tokens.length - 1] === eosId ? tokens.subarray(0, tokens.length - 1) : tokens;
-    return { tokens, words, logprobs: gen.tokenLogprobs.slice(b * T + start, b * T + end) };
+    return {
+      tokens,
+      words,
+      logprobs: gen.tokenLogprobs.slice(b * T + start, b * T + end),
+      samplingLogprobs: gen.samplingLogprobs.slice(b * T + start, b * T + end),
+    };
   });
 }
 
 /**
  * Chooses one token from a row of logits and returns it with its log-probability under the raw
- * model. The hot loop of sampling: at most two passes of exp over the vocabulary, one when the
+ * model and under the sampling distribution (greedy: the penalised logits' softmax, as Hugging
+ * Face's scores without warpers). The hot loop of sampling: at most two passes of exp over the vocabulary, one when the
  * sampling distribution is the model's own (temperature 1, no penalty, no top-k).
  */
 export function sampleRow(
@@ -136,7 +156,7 @@ export function sampleRow(
   penalty: number,
   seen: Set<number> | null,
   rng: Rng,
-): { token: number; logprob: number } {
+): { token: number; logprob: number; samplingLogprob: number } {
   const V = row.length;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < V; i++) if ((row[i] as number) > max) max = row[i] as number;
@@ -149,7 +169,8 @@ export function sampleRow(
       rawSum += e;
     }
     const token = draw(scores, V, rawSum, rng);
-    return { token, logprob: (row[token] as number) - max - Math.log(rawSum) };
+    const logprob = (row[token] as number) - max - Math.log(rawSum);
+    return { token, logprob, samplingLogprob: logprob };
   }
   for (let i = 0; i < V; i++) {
     rawSum += Math.exp((row[i] as number) - max);
@@ -164,9 +185,14 @@ export function sampleRow(
           : (scores[i] as number) / penalty;
   }
   let token: number;
+  let samplingLogprob: number;
   if (temperature === 0) {
     token = 0;
     for (let i = 1; i < V; i++) if ((scores[i] as number) > (scores[token] as number)) token = i;
+    const smax = scores[token] as number;
+    let total = 0;
+    for (let i = 0; i < V; i++) total += Math.exp((scores[i] as number) - smax);
+    samplingLogprob = -Math.log(total);
   } else {
     const cutoff = topK > 0 && topK < V ? kthLargest(scores, V, topK) : Number.NEGATIVE_INFINITY;
     let smax = Number.NEGATIVE_INFINITY;
@@ -179,8 +205,9 @@ export function sampleRow(
       total += e;
     }
     token = draw(scores, V, total, rng);
+    samplingLogprob = Math.log((scores[token] as number) / total);
   }
-  return { token, logprob: (row[token] as number) - max - Math.log(rawSum) };
+  return { token, logprob: (row[token] as number) - max - Math.log(rawSum), samplingLogprob };
 }
 
 /** An index drawn in proportion to `weights[0 … V)`, one uniform per draw. */

@@ -23,7 +23,7 @@ export class TfjsAdam {
       beta1 = 0.9,
       beta2 = 0.999,
       epsilon = 1e-8,
-      gradientClipNorm = 1.0,
+      gradientClipNorm = 0,
     } = options;
     const norm = tf.tidy(() => {
       const squares = [...gradients.values()].map((g) => tf.sum(tf.square(g)));

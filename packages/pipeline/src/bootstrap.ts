@@ -98,19 +98,21 @@ export function sampleBehavior(
     const words = generated.map((g) => g.words);
     const logits = classify(reward, words, tokenizer.eosId);
     const C = reward.numClasses;
-    // β̄ as the shard stores it: the mean token probability of the continuation.
+    // β̄ of β's own probabilities, as a summary column; training picks its β̄ from the per-token
+    // columns (`training.behaviorProbabilities`).
     const likelihood = sequenceLikelihood(
       { logprobs: gen.tokenLogprobs, mask: gen.mask, batchSize: B, length: T },
       'mean',
     );
     batch.forEach((r, b) => {
-      const { tokens, logprobs: lp } = generated[b] as (typeof generated)[number];
+      const { tokens, logprobs: lp, samplingLogprobs } = generated[b] as (typeof generated)[number];
       samples.push({
         prefixIndex: r.index,
         sampleIndex: r.k,
         tokens,
         prefixLength: p,
         behaviorLogprobs: lp,
+        samplingLogprobs,
         behaviorLikelihood: likelihood[b] as number,
         rewardLogits: logits.slice(b * C, (b + 1) * C),
         text: tokenizer.decode(words[b] as Int32Array),

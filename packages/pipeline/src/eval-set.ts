@@ -4,7 +4,7 @@
  * like a shard, so every cell of the sweep evaluates on the same set.
  */
 import type { SweepSpec } from '@rdlab/core';
-import { type Prefix, selectPrefixes } from '@rdlab/data';
+import { DatasetError, type Prefix, selectPrefixes } from '@rdlab/data';
 import { maybeJson, putJson } from '@rdlab/store';
 import { sampleBehavior } from './bootstrap.js';
 import type { EvalSet } from './evaluate.js';
@@ -16,9 +16,10 @@ import type { BehaviorSample } from './shard-file.js';
 interface StoredEvalSet {
   prefixes: Prefix[];
   behaviorSamples: Array<
-    Omit<BehaviorSample, 'tokens' | 'behaviorLogprobs' | 'rewardLogits'> & {
+    Omit<BehaviorSample, 'tokens' | 'behaviorLogprobs' | 'samplingLogprobs' | 'rewardLogits'> & {
       tokens: number[];
       behaviorLogprobs: number[];
+      samplingLogprobs: number[];
       rewardLogits: number[];
     }
   >;
@@ -39,6 +40,7 @@ export async function buildEvalSet(
         ...s,
         tokens: Int32Array.from(s.tokens),
         behaviorLogprobs: Float32Array.from(s.behaviorLogprobs),
+        samplingLogprobs: Float32Array.from(s.samplingLogprobs),
         rewardLogits: Float32Array.from(s.rewardLogits),
       })),
     };
@@ -56,6 +58,13 @@ export async function buildEvalSet(
       exclude: training,
     },
   );
+  if (selection.prefixes.length === 0) {
+    // All-zero metrics from an empty set would look like a result; they are a data error.
+    throw new DatasetError(
+      'RDLAB_DATA_EMPTY',
+      `${prepared.dataset.name}/${attribute}: no held-out prefixes in split '${prepared.dataset.evalSplit}' (${selection.counts.read} sentences read, ${selection.counts.fitting} fit ${spec.training.maxLength} tokens, every one of them also a training sentence or too long). A single-file source is both splits: point 'source' at a directory with separate splits, or set 'evalSplit'`,
+    );
+  }
   if (selection.prefixes.length < spec.evaluation.prefixes) {
     ctx.progress.log(
       `${prepared.dataset.name}/${attribute}: ${selection.prefixes.length} held-out prefixes (asked for ${spec.evaluation.prefixes}; ${selection.counts.fitting} of ${selection.counts.read} evaluation sentences fit ${spec.training.maxLength} tokens)`,
@@ -77,6 +86,7 @@ export async function buildEvalSet(
       ...s,
       tokens: Array.from(s.tokens),
       behaviorLogprobs: Array.from(s.behaviorLogprobs),
+      samplingLogprobs: Array.from(s.samplingLogprobs),
       rewardLogits: Array.from(s.rewardLogits),
     })),
   } satisfies StoredEvalSet);

@@ -6,6 +6,12 @@
  *   prefixes, teacher-forced, over the continuation.
  * - Reward: R's softmax probability of the cell's attribute on π's generations.
  * - BLEU, ROUGE-1/2/L, METEOR, distinct-1/2 against the original sentence (core's text metrics).
+ *
+ * `trainingMetrics` gives the figures of the authors' Table 1 script
+ * (`evaluate_acc_reward_performance.py` over `RLHF_train.py:1119-1160`): token accuracy of π
+ * against β's training samples and Reward of π's greedy generations from training prefixes.
+ * The authors average them over the last epoch's batches as π moves; rdlab measures them once
+ * after each epoch on a fixed-size subset of that epoch's samples.
  */
 import {
   attributeReward,
@@ -52,6 +58,21 @@ export interface EvalResult {
   examples: EvalExample[];
 }
 
+/** An evaluation without its per-sample arrays: what epoch records and metric points hold. */
+export type EvalSummary = Omit<EvalResult, 'perSample' | 'examples'>;
+
+export function summary(result: EvalResult): EvalSummary {
+  const { perSample: _p, examples: _e, ...rest } = result;
+  return rest;
+}
+
+/** The authors'-style figures of one epoch (see the module comment). */
+export interface TrainingMetrics {
+  tokenAccuracy: number;
+  reward: number;
+  accPlusReward: number;
+}
+
 const CHUNK = 64;
 
 /** Arg-max agreement of π with β's tokens over each sample's continuation. */
@@ -79,6 +100,69 @@ function tokenAccuracy(target: LanguageModel, samples: BehaviorSample[], eosId: 
     });
   }
   return total === 0 ? 0 : hits / total;
+}
+
+/** R's probability of `attributeIndex` on π's greedy continuations of `prefixes` `[B, p]`. */
+function greedyReward(
+  target: LanguageModel,
+  prepared: PreparedDataset,
+  prefixes: Int32Array,
+  B: number,
+  attributeIndex: number,
+  spec: SweepSpec,
+): Float64Array {
+  const { tokenizer, reward } = prepared;
+  const gen = generate(target, prefixes, B, {
+    maxLength: spec.training.maxLength,
+    temperature: 0,
+    eosId: tokenizer.eosId,
+    rng: createRng(0, 'greedy'),
+  });
+  const words = generatedRows(gen, tokenizer.eosId).map((r) => r.words);
+  return attributeReward(
+    classify(reward, words, tokenizer.eosId),
+    reward.numClasses,
+    attributeIndex,
+    'probability',
+  );
+}
+
+/**
+ * The authors'-style figures on up to `evaluation.trainingSamples` of an epoch's training
+ * samples, chosen by `pair` and the epoch so that paired cells are measured on the same ones.
+ */
+export function trainingMetrics(
+  target: LanguageModel,
+  prepared: PreparedDataset,
+  samples: BehaviorSample[],
+  attribute: string,
+  spec: SweepSpec,
+  pair: string,
+  epoch: number,
+): TrainingMetrics | null {
+  const n = Math.min(spec.evaluation.trainingSamples, samples.length);
+  if (n === 0) return null;
+  const chosen = createRng(0, 'training-metrics', pair, epoch)
+    .choose(samples.length, n)
+    .map((i) => samples[i] as BehaviorSample);
+  const p = spec.training.prefixLength;
+  const attributeIndex = prepared.classes.indexOf(attribute);
+  let rewardSum = 0;
+  for (let start = 0; start < n; start += CHUNK) {
+    const chunk = chosen.slice(start, start + CHUNK);
+    const ids = new Int32Array(chunk.length * p);
+    chunk.forEach((s, b) => {
+      ids.set(s.tokens.subarray(0, p), b * p);
+    });
+    for (const r of greedyReward(target, prepared, ids, chunk.length, attributeIndex, spec))
+      rewardSum += r;
+  }
+  const tokenAcc = tokenAccuracy(target, chosen, prepared.tokenizer.eosId);
+  return {
+    tokenAccuracy: tokenAcc,
+    reward: rewardSum / n,
+    accPlusReward: tokenAcc + rewardSum / n,
+  };
 }
 
 export function evaluateTarget(

@@ -59,4 +59,4 @@ export {
 export { renderReportHtml } from './report-html.js';
 export { type DatasetSummary, runSweep, type SweepRun } from './run-sweep.js';
 export { type BehaviorSample, decodeShard, encodeShard } from './shard-file.js';
-export { type CellResult, type EpochRecord, trainCell } from './train.js';
+export { type CellResult, type EpochRecord, epochSamples, trainCell } from './train.js';

@@ -40,6 +40,8 @@ export function samplingContent(
 ) {
   const { temperature, topK, repetitionPenalty, prefixLength, maxLength } = spec.training;
   return {
+    // 2: shards carry the sampling distribution's log-probabilities too.
+    format: 2,
     dataset: datasetContent(dataset),
     attribute,
     models,
@@ -64,7 +66,7 @@ export function evalSetKey(
   models: { tokenizer: string; behavior: string; reward: string },
 ): string {
   const { temperature, topK, repetitionPenalty, prefixLength, maxLength } = spec.training;
-  return `eval-sets/${short({ dataset: datasetContent(dataset), attribute, models, prefixes: spec.evaluation.prefixes, sampling: { temperature, topK, repetitionPenalty, prefixLength, maxLength }, selectionSeed: spec.bootstrap.seed })}.json`;
+  return `eval-sets/${short({ format: 2, dataset: datasetContent(dataset), attribute, models, prefixes: spec.evaluation.prefixes, sampling: { temperature, topK, repetitionPenalty, prefixLength, maxLength }, selectionSeed: spec.bootstrap.seed })}.json`;
 }
 
 export const cellPrefix = (cellId: string) => `cells/${cellId}`;

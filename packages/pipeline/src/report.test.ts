@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dropoutLabel, parseSweepSpec } from '@rdlab/core';
+import type { EvalResult } from './evaluate.js';
 import { bootstrapMean, buildReport, resultsCsv, tableMarkdown, verdictOf } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import type { CellResult } from './train.js';
@@ -11,15 +12,13 @@ dropout: [{ kind: none }, { kind: quantile, gamma: 0.8 }, { kind: random, gamma:
 seeds: [1, 2]
 `);
 
-/** A fake result whose per-prefix Acc and Reward are base + i·slope, plus a seed offset. */
-function result(dropoutIndex: number, seed: number, acc: number, reward: number): CellResult {
-  const label = ['none', 'quantile-0.8', 'random-0.8'][dropoutIndex]!;
-  const cell = spec.cells.find((c) => c.seed === seed && dropoutLabel(c.dropout) === label)!;
+/** A fake evaluation whose per-prefix Acc and Reward are base + i·slope, plus a seed offset. */
+function evaluation(seed: number, acc: number, reward: number): EvalResult {
   const n = 50;
   const perAcc = Array.from({ length: n }, (_, i) => acc + ((i % 5) - 2) * 0.01 + seed * 0.001);
   const perReward = Array.from({ length: n }, (_, i) => reward + ((i % 7) - 3) * 0.01);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const final = {
+  return {
     acc: mean(perAcc),
     reward: mean(perReward),
     accPlusReward: mean(perAcc) + mean(perReward),
@@ -34,11 +33,35 @@ function result(dropoutIndex: number, seed: number, acc: number, reward: number)
     perSample: { acc: perAcc, reward: perReward },
     examples: [],
   };
+}
+
+/** A fake cell result; every cell starts from Acc 0.5, Reward 0.6 (π before training). */
+function result(
+  dropoutIndex: number,
+  seed: number,
+  acc: number,
+  reward: number,
+  startAcc = 0.5,
+): CellResult {
+  const label = ['none', 'quantile-0.8', 'random-0.8'][dropoutIndex]!;
+  const cell = spec.cells.find((c) => c.seed === seed && dropoutLabel(c.dropout) === label)!;
+  const final = evaluation(seed, acc, reward);
+  const start = evaluation(seed, startAcc, 0.6);
   return {
     cell,
     dropout: label,
     final,
-    epochs: [{ epoch: 1, steps: 1, meanLoss: 0, keptFraction: 1, eval: final }],
+    start,
+    epochs: [
+      {
+        epoch: 1,
+        steps: 1,
+        meanLoss: 0,
+        keptFraction: 1,
+        eval: final,
+        train: { tokenAccuracy: 0.3, reward: reward, accPlusReward: 0.3 + reward },
+      },
+    ],
     trainSeconds: 1,
   };
 }
@@ -60,6 +83,34 @@ describe('report', () => {
     assert.ok(variant('quantile-0.8').versusNone!.acc.low > 0);
     assert.equal(variant('random-0.8').versusNone?.verdict, 'trade-off'); // Acc down 0.05, Reward up 0.02
     assert.equal(variant('none').versusNone, null);
+  });
+
+  it('judges every variant against its start point, and raises the alarm when Acc collapses', () => {
+    assert.equal(variant('quantile-0.8').versusStart.verdict, 'pareto-improvement');
+    assert.equal(variant('none').versusStart.verdict, 'no-difference');
+    assert.equal(variant('random-0.8').versusStart.verdict, 'trade-off');
+    assert.ok(Math.abs(variant('none').start.acc.mean - 0.5015) < 1e-9);
+    assert.deepEqual(
+      variant('quantile-0.8').byEpoch.map((e) => e.epoch),
+      [0, 1],
+    );
+    assert.equal(
+      report.variants.some((v) => v.degenerated),
+      false,
+    );
+    const collapsed = buildReport(
+      spec.spec,
+      [1, 2].map((seed) => result(1, seed, 0.2, 0.9)),
+      { resamples: 200 },
+    );
+    assert.equal(collapsed.variants[0]?.degenerated, true);
+    assert.equal(collapsed.variants[0]?.versusStart.verdict, 'trade-off');
+    assert.match(renderReportHtml(collapsed), /Degeneration/);
+  });
+
+  it("carries the authors'-style last-epoch figures", () => {
+    assert.ok(Math.abs(variant('quantile-0.8').authors!.reward.mean - 0.8) < 1e-9);
+    assert.match(tableMarkdown(report), /\| small \| start \| 1\.10\d ± 0\.00\d \|/);
   });
 
   it('marks the variants on the Pareto front', () => {
@@ -100,9 +151,15 @@ describe('verdicts and intervals', () => {
     const down = { mean: -1, low: -1.5, high: -0.5 };
     const flat = { mean: 0, low: -1, high: 1 };
     assert.equal(verdictOf(up, up), 'pareto-improvement');
-    assert.equal(verdictOf(down, down), 'worse');
+    // One better, neither worse: still a Pareto improvement (the paper's definition).
+    assert.equal(verdictOf(up, flat), 'pareto-improvement');
+    assert.equal(verdictOf(flat, up), 'pareto-improvement');
+    assert.equal(verdictOf(down, down), 'dominated');
+    // A significant Acc drop with Reward unchanged is dominated, not "no difference".
+    assert.equal(verdictOf(down, flat), 'dominated');
+    assert.equal(verdictOf(flat, down), 'dominated');
     assert.equal(verdictOf(up, down), 'trade-off');
-    assert.equal(verdictOf(up, flat), 'improves-one');
+    assert.equal(verdictOf(down, up), 'trade-off');
     assert.equal(verdictOf(flat, flat), 'no-difference');
   });
 });

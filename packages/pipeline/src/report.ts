@@ -1,9 +1,11 @@
 /**
  * Stage `report`: the sweep's results laid out like the paper's tables, the Pareto front over
- * (Acc, Reward), and a verdict per cell against the `none` cell of the same dataset, attribute and
- * target, with paired bootstrap confidence intervals over the held-out prefixes.
+ * (Acc, Reward), and two verdicts per variant, each from paired bootstrap confidence intervals
+ * over the held-out prefixes: against the start point (π before training: the paper's Pareto
+ * improvement) and against the `none` cell of the same dataset, attribute and target.
  */
 import { createRng, dropoutGamma, type SweepSpec } from '@rdlab/core';
+import type { EvalResult } from './evaluate.js';
 import type { CellResult } from './train.js';
 
 export interface Stat {
@@ -18,12 +20,21 @@ export interface Interval {
   high: number;
 }
 
-export type Verdict =
-  | 'pareto-improvement'
-  | 'improves-one'
-  | 'trade-off'
-  | 'worse'
-  | 'no-difference';
+/**
+ * The paper's reading of two objectives: a Pareto improvement makes at least one better and
+ * neither worse; its mirror is dominated; opposite moves are a trade-off. "Better" and "worse"
+ * mean a 95% interval wholly above or below zero.
+ */
+export type Verdict = 'pareto-improvement' | 'dominated' | 'trade-off' | 'no-difference';
+
+/** Acc below this fraction of the start's Acc raises the degeneration alarm (§7.4). */
+export const DEGENERATION_FRACTION = 0.5;
+
+export interface Comparison {
+  acc: Interval;
+  reward: Interval;
+  verdict: Verdict;
+}
 
 export interface VariantSummary {
   dataset: string;
@@ -45,12 +56,23 @@ export interface VariantSummary {
   meteor: Stat;
   distinct1: Stat;
   distinct2: Stat;
-  /** Acc and Reward after each epoch (Figure 3), over seeds. */
+  /** Acc and Reward from the start (epoch 0) through each epoch (Figure 3), over seeds. */
   byEpoch: Array<{ epoch: number; acc: Stat; reward: Stat }>;
+  /** π before training, on the same prefixes. */
+  start: { acc: Stat; reward: Stat; accPlusReward: Stat };
+  /**
+   * What the authors' table script reports (last-epoch figures on training samples: token
+   * accuracy against β's samples, Reward of greedy generations); null when not measured.
+   */
+  authors: { tokenAccuracy: Stat; reward: Stat; accPlusReward: Stat } | null;
   /** Not dominated in (Acc, Reward) by another variant of the same dataset, attribute and target. */
   paretoOptimal: boolean;
+  /** Against the start point, paired over prefixes and averaged over seeds. */
+  versusStart: Comparison;
+  /** Final Acc below {@link DEGENERATION_FRACTION} of the start's. */
+  degenerated: boolean;
   /** Against `none`, paired over prefixes and averaged over common seeds; null for `none` itself. */
-  versusNone: { acc: Interval; reward: Interval; verdict: Verdict } | null;
+  versusNone: Comparison | null;
 }
 
 export interface SweepReport {
@@ -110,39 +132,36 @@ export function bootstrapMean(
 export function verdictOf(acc: Interval, reward: Interval): Verdict {
   const up = (x: Interval) => x.low > 0;
   const down = (x: Interval) => x.high < 0;
-  if (up(acc) && up(reward)) return 'pareto-improvement';
-  if (down(acc) && down(reward)) return 'worse';
-  if ((up(acc) && down(reward)) || (down(acc) && up(reward))) return 'trade-off';
-  if (up(acc) || up(reward)) return 'improves-one';
+  const better = up(acc) || up(reward);
+  const worse = down(acc) || down(reward);
+  if (better && !worse) return 'pareto-improvement';
+  if (worse && !better) return 'dominated';
+  if (better && worse) return 'trade-off';
   return 'no-difference';
 }
 
-/** Per-prefix deltas, variant minus none, averaged over the seeds both have. */
-function pairedDeltas(
-  variant: CellResult[],
-  none: CellResult[],
-  metric: 'acc' | 'reward',
-): number[] {
-  const bySeed = new Map(none.map((r) => [r.cell.seed, r]));
-  const pairs = variant
-    .filter((r) => bySeed.has(r.cell.seed))
-    .map((r) => [r, bySeed.get(r.cell.seed) as CellResult] as const);
+type PerSample = EvalResult['perSample'];
+
+/** Per-prefix deltas a − b, averaged over the pairs (one pair per seed). */
+function pairedDeltas(pairs: Array<[PerSample, PerSample]>, metric: 'acc' | 'reward'): number[] {
   if (pairs.length === 0) return [];
-  const n = Math.min(
-    ...pairs.flatMap(([a, b]) => [
-      a.final.perSample[metric].length,
-      b.final.perSample[metric].length,
-    ]),
-  );
+  const n = Math.min(...pairs.flatMap(([a, b]) => [a[metric].length, b[metric].length]));
   return Array.from(
     { length: n },
     (_, i) =>
-      pairs.reduce(
-        (s, [a, b]) =>
-          s + (a.final.perSample[metric][i] as number) - (b.final.perSample[metric][i] as number),
-        0,
-      ) / pairs.length,
+      pairs.reduce((s, [a, b]) => s + (a[metric][i] as number) - (b[metric][i] as number), 0) /
+      pairs.length,
   );
+}
+
+function compare(
+  pairs: Array<[PerSample, PerSample]>,
+  resamples: number,
+  seed: string,
+): Comparison {
+  const acc = bootstrapMean(pairedDeltas(pairs, 'acc'), resamples, `${seed}/acc`);
+  const reward = bootstrapMean(pairedDeltas(pairs, 'reward'), resamples, `${seed}/reward`);
+  return { acc, reward, verdict: verdictOf(acc, reward) };
 }
 
 export function buildReport(
@@ -167,19 +186,40 @@ export function buildReport(
       gamma: dropoutGamma(first.cell.dropout),
       seeds: rs.map((r) => r.cell.seed),
       cellIds: rs.map((r) => r.cell.id),
-      byEpoch: [...new Set(rs.flatMap((r) => r.epochs.map((e) => e.epoch)))]
-        .sort((a, b) => a - b)
-        .map((epoch) => {
-          const at = rs.flatMap((r) => r.epochs.filter((e) => e.epoch === epoch));
-          return {
-            epoch,
-            acc: stat(at.map((e) => e.eval.acc)),
-            reward: stat(at.map((e) => e.eval.reward)),
-          };
-        }),
+      byEpoch: [
+        {
+          epoch: 0,
+          acc: stat(rs.map((r) => r.start.acc)),
+          reward: stat(rs.map((r) => r.start.reward)),
+        },
+        ...[...new Set(rs.flatMap((r) => r.epochs.map((e) => e.epoch)))]
+          .sort((a, b) => a - b)
+          .map((epoch) => {
+            const at = rs.flatMap((r) => r.epochs.filter((e) => e.epoch === epoch));
+            return {
+              epoch,
+              acc: stat(at.map((e) => e.eval.acc)),
+              reward: stat(at.map((e) => e.eval.reward)),
+            };
+          }),
+      ],
+      start: {
+        acc: stat(rs.map((r) => r.start.acc)),
+        reward: stat(rs.map((r) => r.start.reward)),
+        accPlusReward: stat(rs.map((r) => r.start.accPlusReward)),
+      },
+      authors: authorsFigures(rs),
       paretoOptimal: false,
+      versusStart: compare(
+        rs.map((r) => [r.final.perSample, r.start.perSample]),
+        resamples,
+        `${rs[0]?.cell.pair}/${first.dropout}/start`,
+      ),
+      degenerated: false,
       versusNone: null,
     } as Omit<VariantSummary, (typeof METRICS)[number]> as VariantSummary;
+    summary.degenerated =
+      mean(rs.map((r) => r.final.acc)) < DEGENERATION_FRACTION * mean(rs.map((r) => r.start.acc));
     for (const m of METRICS) summary[m] = stat(rs.map((r) => r.final[m]));
     return summary;
   });
@@ -198,14 +238,16 @@ export function buildReport(
     const none = variants.find((w) => same(w, v) && w.kind === 'none');
     if (!none) continue;
     const of = (s: VariantSummary) => results.filter((r) => s.cellIds.includes(r.cell.id));
-    const seed = `${v.dataset}/${v.attribute}/${v.target}/${v.dropout}`;
-    const acc = bootstrapMean(pairedDeltas(of(v), of(none), 'acc'), resamples, `${seed}/acc`);
-    const reward = bootstrapMean(
-      pairedDeltas(of(v), of(none), 'reward'),
+    const noneBySeed = new Map(of(none).map((r) => [r.cell.seed, r]));
+    const pairs = of(v).flatMap((r): Array<[PerSample, PerSample]> => {
+      const base = noneBySeed.get(r.cell.seed);
+      return base ? [[r.final.perSample, base.final.perSample]] : [];
+    });
+    v.versusNone = compare(
+      pairs,
       resamples,
-      `${seed}/reward`,
+      `${v.dataset}/${v.attribute}/${v.target}/${v.dropout}`,
     );
-    v.versusNone = { acc, reward, verdict: verdictOf(acc, reward) };
   }
   const columns = spec.datasets.flatMap((d) => d.attributes.map((a) => `${d.name}/${a}`));
   const { training, bootstrap, evaluation, behavior, rewardModel } = spec;
@@ -217,10 +259,27 @@ export function buildReport(
   };
 }
 
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/** The last epoch's authors'-style figures over seeds, where every seed measured them. */
+function authorsFigures(rs: CellResult[]): VariantSummary['authors'] {
+  const last = rs.map((r) => r.epochs.at(-1)?.train ?? null);
+  if (last.some((t) => t === null)) return null;
+  const ts = last as NonNullable<(typeof last)[number]>[];
+  return {
+    tokenAccuracy: stat(ts.map((t) => t.tokenAccuracy)),
+    reward: stat(ts.map((t) => t.reward)),
+    accPlusReward: stat(ts.map((t) => t.accPlusReward)),
+  };
+}
+
 const fmt = (s: Stat, digits = 3) =>
   s.sd > 0 ? `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}` : s.mean.toFixed(digits);
 
-/** A Markdown table like the paper's Table 1 (rows: target × dropout; columns: dataset/attribute). */
+/**
+ * A Markdown table like the paper's Table 1 (rows: target × dropout, after a `start` row per
+ * target: π before training; columns: dataset/attribute).
+ */
 export function tableMarkdown(
   report: SweepReport,
   metric: 'accPlusReward' | 'acc' | 'reward' = 'accPlusReward',
@@ -230,6 +289,15 @@ export function tableMarkdown(
     `| target | dropout | ${report.columns.join(' | ')} |`,
     `|---|---|${report.columns.map(() => '---').join('|')}|`,
   ];
+  for (const target of new Set(report.variants.map((v) => v.target))) {
+    const cells = report.columns.map((col) => {
+      const v = report.variants.find(
+        (x) => x.target === target && `${x.dataset}/${x.attribute}` === col,
+      );
+      return v ? fmt(v.start[metric]) : '–';
+    });
+    lines.push(`| ${target} | start | ${cells.join(' | ')} |`);
+  }
   for (const row of rows) {
     const [target, dropout] = row.split('\u0000') as [string, string];
     const cells = report.columns.map((col) => {
@@ -256,6 +324,10 @@ export function resultsCsv(results: CellResult[]): string {
     'gamma',
     'seed',
     ...METRICS,
+    'start_acc',
+    'start_reward',
+    'authors_token_accuracy',
+    'authors_reward',
     'train_seconds',
   ];
   const rows = results.map((r) => [
@@ -268,6 +340,10 @@ export function resultsCsv(results: CellResult[]): string {
     dropoutGamma(r.cell.dropout) ?? '',
     r.cell.seed,
     ...METRICS.map((m) => r.final[m]),
+    r.start.acc,
+    r.start.reward,
+    r.epochs.at(-1)?.train?.tokenAccuracy ?? '',
+    r.epochs.at(-1)?.train?.reward ?? '',
     r.trainSeconds.toFixed(1),
   ]);
   const quote = (v: unknown) =>

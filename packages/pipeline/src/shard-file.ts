@@ -7,6 +7,8 @@
  *   tokens         list<int32>              prefix + continuation (end-of-text included if drawn)
  *   prefix_length  int32
  *   behavior_logprobs list<float32>         log β of each continuation token (temperature 1)
+ *   sampling_logprobs list<float32>         log p of each token under the distribution it was
+ *                                           drawn from (penalty, temperature, top-k applied)
  *   behavior_likelihood float64             β̄: mean token probability of the continuation
  *   reward_logits  fixed_size_list<float32>[C]  R's logits for every class, on prefix + continuation
  *   text           utf8                     the decoded sentence
@@ -33,6 +35,8 @@ export interface BehaviorSample {
   tokens: Int32Array;
   prefixLength: number;
   behaviorLogprobs: Float32Array;
+  /** The same tokens under the sampling distribution (`training.behaviorProbabilities`). */
+  samplingLogprobs: Float32Array;
   behaviorLikelihood: number;
   rewardLogits: Float32Array;
   text: string;
@@ -64,6 +68,10 @@ export function encodeShard(
       samples.map((s) => s.behaviorLogprobs),
       new List(new Field('item', new Float32(), false)),
     ),
+    sampling_logprobs: vectorFromArray(
+      samples.map((s) => s.samplingLogprobs),
+      new List(new Field('item', new Float32(), false)),
+    ),
     behavior_likelihood: vectorFromArray(
       samples.map((s) => s.behaviorLikelihood),
       new Float64(),
@@ -91,12 +99,23 @@ export function decodeShard(bytes: Uint8Array): {
     if (!c) throw new Error(`shard file has no column '${name}'`);
     return c;
   };
-  const [prefixIndex, sampleIndex, tokens, prefixLength, logprobs, likelihood, logits, text] = [
+  const [
+    prefixIndex,
+    sampleIndex,
+    tokens,
+    prefixLength,
+    logprobs,
+    samplingLogprobs,
+    likelihood,
+    logits,
+    text,
+  ] = [
     'prefix_index',
     'sample_index',
     'tokens',
     'prefix_length',
     'behavior_logprobs',
+    'sampling_logprobs',
     'behavior_likelihood',
     'reward_logits',
     'text',
@@ -109,6 +128,7 @@ export function decodeShard(bytes: Uint8Array): {
       tokens: Int32Array.from(tokens?.get(i).toArray() as Int32Array),
       prefixLength: prefixLength?.get(i) as number,
       behaviorLogprobs: Float32Array.from(logprobs?.get(i).toArray() as Float32Array),
+      samplingLogprobs: Float32Array.from(samplingLogprobs?.get(i).toArray() as Float32Array),
       behaviorLikelihood: likelihood?.get(i) as number,
       rewardLogits: Float32Array.from(logits?.get(i).toArray() as Float32Array),
       text: text?.get(i) as string,

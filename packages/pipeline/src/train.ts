@@ -1,8 +1,13 @@
 /**
- * Stage `train`: one cell. Epochs over the (dataset, attribute)'s behaviour samples, the cell's
- * reward dropout in each batch, the off-policy update of π (Algorithm 1, Eq. 7), a checkpoint and
- * a held-out evaluation after every epoch. A cell resumes from its last checkpoint, so a killed
- * worker costs at most one epoch; a cell whose result exists is not trained again.
+ * Stage `train`: one cell. The start point (π before training) is evaluated first; then epochs
+ * over the (dataset, attribute)'s behaviour samples — by default epoch e reads the e-th sample of
+ * every prefix, as the authors' one generation file per epoch — the cell's reward dropout in each
+ * batch, the off-policy update of π (Algorithm 1, Eq. 7), a checkpoint and a held-out evaluation
+ * after every epoch. A cell resumes from its last checkpoint, so a killed worker costs at most
+ * one epoch; a cell whose result exists is not trained again.
+ *
+ * Cells that differ only in their dropout are paired: π's random initialisation and the epoch
+ * order are keyed by `cell.pair` (dataset, attribute, target, seed, …), never by the cell id.
  */
 import {
   attributeReward,
@@ -27,7 +32,15 @@ import {
   saveLanguageModel,
 } from '@rdlab/ml';
 import { getDirectory, maybeJson, putDirectory, putJson } from '@rdlab/store';
-import { type EvalResult, type EvalSet, evaluateTarget } from './evaluate.js';
+import {
+  type EvalResult,
+  type EvalSet,
+  type EvalSummary,
+  evaluateTarget,
+  summary,
+  type TrainingMetrics,
+  trainingMetrics,
+} from './evaluate.js';
 import { cellPrefix } from './keys.js';
 import { checkpointPath, withScratch } from './local-files.js';
 import { type MetricPoint, type StageContext, throwIfAborted } from './ports.js';
@@ -39,12 +52,16 @@ export interface EpochRecord {
   steps: number;
   meanLoss: number;
   keptFraction: number;
-  eval: Omit<EvalResult, 'perSample' | 'examples'>;
+  eval: EvalSummary;
+  /** The authors'-style figures on this epoch's training samples (null when switched off). */
+  train: TrainingMetrics | null;
 }
 
 export interface CellResult {
   cell: Cell;
   dropout: string;
+  /** π before training (epoch 0), on the same held-out prefixes. */
+  start: EvalResult;
   /** Evaluation after the last epoch. */
   final: EvalResult;
   epochs: EpochRecord[];
@@ -54,6 +71,7 @@ export interface CellResult {
 interface Latest {
   epoch: number;
   step: number;
+  start: EvalResult;
   epochs: EpochRecord[];
   trainSeconds: number;
 }
@@ -84,7 +102,7 @@ async function initialTarget(
       : prepared.behavior.config;
     model = createLanguageModel(
       config,
-      initGpt2Parameters(config, createRng(cell.seed, 'target-init', cell.id)),
+      initGpt2Parameters(config, createRng(cell.seed, 'target-init', cell.pair)),
     );
   } else {
     model = (
@@ -104,8 +122,22 @@ async function initialTarget(
   return model;
 }
 
+/**
+ * The samples epoch `epoch` (0-based) trains on: the (e mod K)-th sample of every prefix, as the
+ * authors' `RLHF_train.py:999-1005` reads generation file e in epoch e; or all of them.
+ */
+export function epochSamples(
+  samples: BehaviorSample[],
+  spec: SweepSpec,
+  epoch: number,
+): BehaviorSample[] {
+  if (spec.training.samplesPerEpoch === 'all') return samples;
+  const k = epoch % spec.bootstrap.samplesPerPrefix;
+  return samples.filter((s) => s.sampleIndex === k);
+}
+
 /** A padded batch of behaviour samples with their β̄ and R for the cell's attribute. */
-function batchOf(
+export function batchOf(
   samples: BehaviorSample[],
   spec: SweepSpec,
   eosId: number,
@@ -118,11 +150,13 @@ function batchOf(
   const mask = new Float32Array(B * T);
   const logprobs = new Float32Array(B * T);
   const logits = new Float32Array(B * numClasses);
+  const sampling = spec.training.behaviorProbabilities === 'sampling';
   samples.forEach((s, b) => {
     ids.set(s.tokens, b * T);
+    const source = sampling ? s.samplingLogprobs : s.behaviorLogprobs;
     for (let t = s.prefixLength; t < s.tokens.length; t++) {
       mask[b * T + t] = 1;
-      logprobs[b * T + t] = s.behaviorLogprobs[t - s.prefixLength] as number;
+      logprobs[b * T + t] = source[t - s.prefixLength] as number;
     }
     logits.set(s.rewardLogits, b * numClasses);
   });
@@ -137,6 +171,29 @@ function batchOf(
     ),
     reward: attributeReward(logits, numClasses, attributeIndex, spec.training.rewardSignal),
   };
+}
+
+/** An evaluation as metric points: `eval/*` held out, `train_eval/*` the authors'-style figures. */
+async function recordEval(
+  ctx: StageContext,
+  cell: string,
+  epoch: number,
+  step: number,
+  held: EvalSummary,
+  train?: TrainingMetrics | null,
+): Promise<void> {
+  const point = (name: string, value: number): MetricPoint => ({
+    cell,
+    stage: 'eval',
+    epoch,
+    step,
+    name,
+    value,
+  });
+  await ctx.metrics.record([
+    ...Object.entries(held).map(([name, value]) => point(`eval/${name}`, value)),
+    ...Object.entries(train ?? {}).map(([name, value]) => point(`train_eval/${name}`, value)),
+  ]);
 }
 
 export async function trainCell(
@@ -161,6 +218,7 @@ export async function trainCell(
     objective,
     importanceWeightClip,
     likelihood,
+    dropLastBatch,
   } = spec.training;
   const objectiveConfig: ObjectiveConfig = {
     objective,
@@ -169,9 +227,11 @@ export async function trainCell(
   };
 
   // Resume from the last finished epoch, if any.
-  let latest = await maybeJson<Latest>(ctx.store, `${prefix}/latest.json`);
+  const stored = await maybeJson<Latest>(ctx.store, `${prefix}/latest.json`);
+  let latest: Latest;
   let target: LanguageModel;
-  if (latest) {
+  if (stored) {
+    latest = stored;
     const epochKey = `${prefix}/epoch-${latest.epoch}`;
     target = await withScratch(ctx, async (dir) => {
       await getDirectory(ctx.store, epochKey, dir);
@@ -182,11 +242,20 @@ export async function trainCell(
     ctx.progress.log(`cell ${cell.id}: resuming after epoch ${latest.epoch}`);
   } else {
     target = await initialTarget(ctx, spec, prepared, cell);
-    latest = { epoch: 0, step: 0, epochs: [], trainSeconds: 0 };
+    // The start point: the paper's Pareto improvement is judged against π before training.
+    const start = evaluateTarget(target, prepared, evalSet, cell.attribute, spec, cell.seed);
+    await recordEval(ctx, cell.id, 0, 0, summary(start));
+    latest = { epoch: 0, step: 0, start, epochs: [], trainSeconds: 0 };
   }
 
   const label = `${cell.dataset}/${cell.attribute} ${cell.target} ${dropoutLabel(cell.dropout)} seed ${cell.seed}`;
-  const stepsPerEpoch = Math.ceil(samples.length / batchSize);
+  const stepsOf = (n: number) =>
+    dropLastBatch ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
+  const stepsPerEpoch = stepsOf(epochSamples(samples, spec, 0).length);
+  if (stepsPerEpoch === 0)
+    throw new Error(
+      `cell ${cell.id}: ${epochSamples(samples, spec, 0).length} samples per epoch make no batch of ${batchSize}; lower training.batchSize or set dropLastBatch: false`,
+    );
   const task = `train/${cell.id}`;
   ctx.progress.start({ id: task, label, total: stepsPerEpoch * epochs, unit: 'steps' });
   ctx.progress.advance(task, stepsPerEpoch * latest.epoch);
@@ -194,17 +263,19 @@ export async function trainCell(
   try {
     for (let epoch = latest.epoch; epoch < epochs; epoch++) {
       const started = performance.now();
+      const data = epochSamples(samples, spec, epoch);
       const batches = epochBatches(
-        samples.length,
+        data.length,
         batchSize,
-        createRng(cell.seed, 'epoch', cell.id, epoch),
+        createRng(cell.seed, 'epoch', cell.pair, epoch),
+        dropLastBatch,
       );
       let lossSum = 0;
       let keptSum = 0;
       for (const [step, indices] of batches.entries()) {
         throwIfAborted(ctx.signal);
         const batch = batchOf(
-          indices.map((i) => samples[i] as BehaviorSample),
+          indices.map((i) => data[i] as BehaviorSample),
           spec,
           prepared.tokenizer.eosId,
           attributeIndex,
@@ -214,6 +285,7 @@ export async function trainCell(
           objective: objectiveConfig,
           likelihood,
           adam: { learningRate, gradientClipNorm },
+          // Random dropout's own draws: the one thing paired cells do not share.
           rng: createRng(cell.seed, 'dropout', cell.id, epoch, step),
         });
         ctx.counters.trainSteps += 1;
@@ -236,26 +308,16 @@ export async function trainCell(
       }
       const seconds = (performance.now() - started) / 1000;
       final = evaluateTarget(target, prepared, evalSet, cell.attribute, spec, cell.seed);
-      const { perSample: _p, examples: _e, ...evalSummary } = final;
+      const train = trainingMetrics(target, prepared, data, cell.attribute, spec, cell.pair, epoch);
       const record: EpochRecord = {
         epoch: epoch + 1,
         steps: batches.length,
         meanLoss: lossSum / batches.length,
         keptFraction: keptSum / batches.length,
-        eval: evalSummary,
+        eval: summary(final),
+        train,
       };
-      await ctx.metrics.record(
-        Object.entries(evalSummary).map(
-          ([name, value]): MetricPoint => ({
-            cell: cell.id,
-            stage: 'eval',
-            epoch: epoch + 1,
-            step: latest!.step + batches.length,
-            name: `eval/${name}`,
-            value,
-          }),
-        ),
-      );
+      await recordEval(ctx, cell.id, epoch + 1, latest.step + batches.length, record.eval, train);
       // Checkpoint, then move the pointer: a crash between the two repeats at most this epoch.
       await withScratch(ctx, async (dir) => {
         await saveLanguageModel(dir, target, {
@@ -267,6 +329,7 @@ export async function trainCell(
       latest = {
         epoch: epoch + 1,
         step: latest.step + batches.length,
+        start: latest.start,
         epochs: [...latest.epochs, record],
         trainSeconds: latest.trainSeconds + seconds,
       };
@@ -280,6 +343,7 @@ export async function trainCell(
   const result: CellResult = {
     cell,
     dropout: dropoutLabel(cell.dropout),
+    start: latest.start,
     final,
     epochs: latest.epochs,
     trainSeconds: latest.trainSeconds,

@@ -12,7 +12,9 @@ import { parseSweepSpec } from '@rdlab/core';
 import { initBackend } from '@rdlab/ml';
 import { LocalDirectoryStore } from '@rdlab/store';
 import {
+  type BehaviorSample,
   decodeShard,
+  epochSamples,
   MemoryMetrics,
   newCounters,
   runSweep,
@@ -70,7 +72,8 @@ describe('a sweep in one process', () => {
     assert.equal(firstCounters.sampledSequences, 2 * 24 * 2);
     assert.equal(firstCounters.shardsWritten, 2 * 3);
     assert.equal(firstCounters.modelsTrained, 3); // tokenizer, β, R
-    assert.equal(firstCounters.trainSteps, 8 * 2 * Math.ceil(48 / 8));
+    // One sample per prefix per epoch (24), full batches of 8 only.
+    assert.equal(firstCounters.trainSteps, 8 * 2 * (24 / 8));
   });
 
   it('evaluates every cell with Acc and Reward in range and per-epoch records', () => {
@@ -79,6 +82,9 @@ describe('a sweep in one process', () => {
       assert.ok(r.final.acc > 0 && r.final.acc <= 1, `acc ${r.final.acc}`);
       assert.ok(r.final.reward >= 0 && r.final.reward <= 1);
       assert.equal(r.epochs.length, 2);
+      assert.ok(r.start.acc > 0 && r.start.acc <= 1, 'the start point is evaluated');
+      assert.equal(r.start.perSample.acc.length, 12);
+      assert.ok(r.epochs.every((e) => e.train !== null && e.train.tokenAccuracy >= 0));
       assert.equal(r.final.perSample.acc.length, 12);
       assert.equal(r.final.examples.length, 2);
     }
@@ -96,6 +102,8 @@ describe('a sweep in one process', () => {
     assert.equal(samples.length, 10 * 2);
     const s = samples[0]!;
     assert.equal(s.tokens.length - s.prefixLength, s.behaviorLogprobs.length);
+    // Sampled at temperature 1 with no penalty: the sampling distribution is β's own.
+    assert.deepEqual(s.samplingLogprobs, s.behaviorLogprobs);
     assert.equal(s.rewardLogits.length, 2);
     assert.ok(s.behaviorLikelihood > 0 && s.behaviorLikelihood <= 1);
     assert.equal(metadata.attribute, 'negative');
@@ -120,7 +128,7 @@ describe('a sweep in one process', () => {
     const run = await runSweep(ctx, bigger.spec, bigger.cells);
     assert.equal(ctx.counters.sampledSequences, 0);
     assert.equal(ctx.counters.modelsTrained, 0);
-    assert.equal(ctx.counters.trainSteps, 4 * 2 * 6);
+    assert.equal(ctx.counters.trainSteps, 4 * 2 * 3);
     assert.equal(run.results.length, 12);
   });
 
@@ -144,12 +152,38 @@ describe('a sweep in one process', () => {
     );
     assert.equal(
       resumed.counters.trainSteps,
-      8 * 2 * 6 - 6,
+      8 * 2 * 3 - 3,
       'the first epoch of the first cell was not redone',
     );
     assert.deepEqual(
       run.results.map((r) => [r.cell.id, r.final.acc, r.final.reward]),
       first.results.map((r) => [r.cell.id, r.final.acc, r.final.reward]),
     );
+  });
+});
+
+describe('samples per epoch', () => {
+  const { spec } = parseSweepSpec(SPEC);
+  const samples = [0, 1, 2].flatMap((prefixIndex) =>
+    [0, 1].map((sampleIndex) => ({ prefixIndex, sampleIndex }) as BehaviorSample),
+  );
+
+  it("epoch e reads the e-th sample of every prefix (mod K), as the authors' generation files", () => {
+    for (const [epoch, k] of [
+      [0, 0],
+      [1, 1],
+      [2, 0],
+    ] as const) {
+      const chosen = epochSamples(samples, spec, epoch);
+      assert.deepEqual(
+        chosen.map((s) => [s.prefixIndex, s.sampleIndex]),
+        [0, 1, 2].map((p) => [p, k]),
+      );
+    }
+  });
+
+  it("reads every sample every epoch with samplesPerEpoch: 'all'", () => {
+    const all = { ...spec, training: { ...spec.training, samplesPerEpoch: 'all' as const } };
+    assert.equal(epochSamples(samples, all, 1).length, 6);
   });
 });

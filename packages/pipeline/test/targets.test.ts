@@ -1,6 +1,7 @@
 /**
- * Target initialisation and freezing in a real sweep: a random-init target that trains only its
- * last block keeps every other parameter exactly at its seeded initialisation.
+ * Target initialisation, freezing and pairing in a real sweep: a random-init target that trains
+ * only its last block keeps every other parameter exactly at its seeded initialisation, and cells
+ * that differ only in their dropout start from the same π and see the same data order.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
@@ -10,7 +11,13 @@ import { before, describe, it } from 'node:test';
 import { createRng, parseSweepSpec } from '@rdlab/core';
 import { initBackend, initGpt2Parameters, loadLanguageModelCheckpoint } from '@rdlab/ml';
 import { getDirectory, LocalDirectoryStore } from '@rdlab/store';
-import { MemoryMetrics, newCounters, runSweep, silentProgress } from '../src/index.js';
+import {
+  type CellResult,
+  MemoryMetrics,
+  newCounters,
+  runSweep,
+  silentProgress,
+} from '../src/index.js';
 
 const SPEC = `
 datasets: [{ name: demo, source: builtin:demo, attributes: [positive] }]
@@ -22,7 +29,8 @@ rewardModel:
 targets:
   - { init: behavior }
   - { name: scratch, model: { preset: tiny }, init: random, freezeAllButLastBlock: true }
-dropout: [{ kind: quantile, gamma: 0.5 }]
+# threshold -1e9 keeps every sample: that cell must train exactly as 'none' does.
+dropout: [{ kind: none }, { kind: threshold, delta: -1.0e9 }, { kind: quantile, gamma: 0.5 }]
 training: { batchSize: 8, epochs: 1, learningRate: 1.0e-2, maxLength: 20, temperature: 1.0 }
 bootstrap: { prefixesPerAttribute: 16, samplesPerPrefix: 2, shardSize: 16 }
 evaluation: { prefixes: 8, examples: 1 }
@@ -48,16 +56,27 @@ describe('targets', () => {
     const run = await runSweep(ctx, spec, cells);
     assert.deepEqual(
       run.results.map((r) => r.cell.target),
-      ['tiny', 'scratch'],
+      ['tiny', 'tiny', 'tiny', 'scratch', 'scratch', 'scratch'],
     );
-    const scratch = cells.find((c) => c.target === 'scratch')!;
+    const scratchResults = run.results.filter((r) => r.cell.target === 'scratch');
+    const [none, keepAll, quantile] = scratchResults as [CellResult, CellResult, CellResult];
+    assert.equal(new Set(scratchResults.map((r) => r.cell.pair)).size, 1, 'one pair');
+    assert.equal(new Set(scratchResults.map((r) => r.cell.id)).size, 3, 'three cells');
+    assert.deepEqual(quantile.start.perSample, none.start.perSample, 'same initial π');
+    assert.deepEqual(
+      keepAll.final.perSample,
+      none.final.perSample,
+      'same π, same order, same kept samples: the same result',
+    );
+    assert.notDeepEqual(quantile.final.perSample, none.final.perSample, 'dropout changed it');
+    const scratch = cells.find((c) => c.target === 'scratch' && c.dropout.kind === 'quantile')!;
     const dir = join(root, 'ckpt');
     await getDirectory(store, `cells/${scratch.id}/epoch-1`, dir);
     const { model } = await loadLanguageModelCheckpoint(dir);
     const trained = model.getParameters();
     const initial = initGpt2Parameters(
       model.config,
-      createRng(scratch.seed, 'target-init', scratch.id),
+      createRng(scratch.seed, 'target-init', scratch.pair),
     );
     assert.deepEqual(
       trained.get('h.0.attn.c_attn.weight')?.data,

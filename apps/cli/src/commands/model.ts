@@ -1,7 +1,11 @@
-/** `rdlab model logprobs`: a checkpoint's token log-probabilities, to check it against other tools. */
+/**
+ * `rdlab model logprobs`: a checkpoint's token log-probabilities, and `rdlab model step`: one
+ * reward-dropout step — both to check rdlab against other tools.
+ */
 import { initBackend, loadLanguageModel } from '@rdlab/ml';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { registerModelStepCommand } from './model-step.js';
 
 function parseIds(text: string): number[] {
   const ids = text.split(',').map((s) => s.trim());
@@ -15,6 +19,7 @@ function parseIds(text: string): number[] {
 
 export function registerModelCommands(program: Command): void {
   const model = program.command('model').description('inspect language-model checkpoints');
+  registerModelStepCommand(model);
   model
     .command('logprobs')
     .description('log-probability of each token given those before it (natural log)')

@@ -1,19 +1,23 @@
 /**
- * The per-sample coefficient of the reward-dropout loss:
+ * The per-sample coefficient of the reward-dropout loss, as the authors' code computes it
+ * (CHLEE-Leo/Reward-Dropout `code/RLHF_train.py:385,415`):
  *
- *   loss = mean_b( w_b · r_δ,b · CE_b ),   CE_b = mean token cross-entropy of π on sample b
+ *   loss = mean_b( w_b · m_b · kept_b · CE_b ),   CE_b = mean token cross-entropy of π on sample b
  *
- * Minimising it ascends Eq. 7 with the dropped reward of Algorithm 1: ∇ = −mean_b w_b r_δ,b ∇ln π̄.
- * The coefficient w_b · r_δ,b is a constant of the step (no gradient through w or r), so the
- * trainer computes it here, on plain numbers, and multiplies its own cross-entropy by it.
+ * Dropout is always decided on the bi-objective reward r = R + ln(β̄ + ε) (line 385:
+ * `dropout_indicator(ref_bi_obj_reward_vec)`). The multiplier m is Eq. 7's total reward
+ * ℜ = r − ln(π̄ + ε) for the objective `total` (line 415, the default), or r itself for
+ * `bi-objective` (Algorithm 1 read literally). The coefficient is a constant of the step (no
+ * gradient through w, m or kept: `tf.stop_gradient`), so the trainer computes it here, on plain
+ * numbers, and multiplies its own cross-entropy by it.
  */
 import type { Rng } from '../rng.js';
 import { applyDropout, type DropoutConfig } from './dropout.js';
 import { DEFAULT_IMPORTANCE_CLIP, type ImportanceClip, importanceWeights } from './importance.js';
-import { assertSameLength, biObjectiveReward, type Objective, totalReward } from './reward.js';
+import { assertSameLength, biObjectiveReward, LIKELIHOOD_EPS, type Objective } from './reward.js';
 
 export interface ObjectiveConfig {
-  /** @defaultValue 'bi-objective' */
+  /** What multiplies a kept sample's cross-entropy: ℜ (`total`) or r. @defaultValue 'total' */
   objective: Objective;
   dropout: DropoutConfig;
   /** @defaultValue { kind: 'norm', bound: 1.0 } */
@@ -31,12 +35,13 @@ export interface ObjectiveBatch {
 }
 
 export interface LossCoefficients {
-  /** w_b · r_δ,b: multiplies CE_b in the loss. */
+  /** w_b · m_b · kept_b: multiplies CE_b in the loss. */
   coefficients: Float64Array;
-  /** r before dropout (bi-objective or total reward). */
+  /** r = R + ln(β̄ + ε), the bi-objective reward dropout decides on. */
   rewards: Float64Array;
-  /** r_δ after dropout. */
-  droppedRewards: Float64Array;
+  /** m: ℜ = r − ln(π̄ + ε) for `total`, r for `bi-objective`. */
+  multipliers: Float64Array;
+  /** 1 where the sample was kept. */
   kept: Uint8Array;
   /** Clipped importance weights w. */
   weights: Float64Array;
@@ -52,11 +57,13 @@ export function lossCoefficients(
   const { reward, behaviorLikelihood, targetLikelihood } = batch;
   assertSameLength('lossCoefficients', reward, behaviorLikelihood);
   assertSameLength('lossCoefficients', reward, targetLikelihood);
-  const rewards =
-    config.objective === 'total'
-      ? totalReward(reward, behaviorLikelihood, targetLikelihood)
-      : biObjectiveReward(reward, behaviorLikelihood);
+  const rewards = biObjectiveReward(reward, behaviorLikelihood);
   const dropout = applyDropout(rewards, config.dropout, rng);
+  const multipliers = Float64Array.from(rewards, (r, b) =>
+    config.objective === 'total'
+      ? r - Math.log((targetLikelihood[b] as number) + LIKELIHOOD_EPS)
+      : r,
+  );
   const weights = importanceWeights(
     targetLikelihood,
     behaviorLikelihood,
@@ -64,11 +71,13 @@ export function lossCoefficients(
   );
   const coefficients = new Float64Array(rewards.length);
   for (let b = 0; b < coefficients.length; b++) {
-    coefficients[b] = (weights[b] as number) * (dropout.rewards[b] as number);
+    coefficients[b] =
+      (weights[b] as number) * (multipliers[b] as number) * (dropout.kept[b] as number);
   }
   const metrics: Record<string, number> = {
     'reward/mean': mean(rewards),
     'reward/std': std(rewards),
+    'reward/mean_multiplier': mean(multipliers),
     'dropout/kept_fraction': mean(dropout.kept),
     'importance/mean_weight': mean(weights),
     'behavior/mean_likelihood': mean(behaviorLikelihood),
@@ -79,7 +88,7 @@ export function lossCoefficients(
   return {
     coefficients,
     rewards,
-    droppedRewards: dropout.rewards,
+    multipliers,
     kept: dropout.kept,
     weights,
     metrics,

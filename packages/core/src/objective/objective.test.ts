@@ -173,7 +173,37 @@ describe('lossCoefficients', () => {
     targetLikelihood: [0.28, 0.22, 0.2, 0.41],
   };
 
-  it('multiplies clipped importance weights by the dropped bi-objective reward (defaults)', () => {
+  it("drops on r and multiplies the kept samples by w · ℜ, ℜ = r − ln π̄ (the authors' update)", () => {
+    const out = lossCoefficients(
+      batch,
+      {
+        objective: 'total',
+        dropout: { kind: 'quantile', gamma: 0.5 },
+        importanceClip: { kind: 'norm', bound: 1 },
+      },
+      createRng(1),
+    );
+    // r = R + ln(β̄ + 1e-5) decides the dropout, whatever the objective.
+    close(
+      out.rewards,
+      [0.8960605284518541, -1.9093879136840586, -0.5862543619198692, 0.5837342678133502],
+    );
+    assert.deepEqual(Array.from(out.kept), [1, 0, 0, 1]);
+    close(
+      out.multipliers,
+      [2.168990490616767, -0.3953056345667112, 1.0231335517641893, 1.4753079971506686],
+    );
+    close(
+      out.weights,
+      [0.4805813267460073, 0.5663954978779343, 0.41192998984733015, 0.5277797000937349],
+    );
+    close(out.coefficients, [1.0423763276800793, 0, 0, 0.7786376122820685]);
+    assert.equal(out.metrics['dropout/kept_fraction'], 0.5);
+    close([out.metrics['dropout/threshold']!], [-0.0012600470532594388]);
+    close([out.metrics['reward/std']!], [std(out.rewards)]);
+  });
+
+  it('multiplies by r itself for the bi-objective variant, with the same samples kept', () => {
     const out = lossCoefficients(
       batch,
       {
@@ -183,29 +213,20 @@ describe('lossCoefficients', () => {
       },
       createRng(1),
     );
-    close(
-      out.rewards,
-      [0.8960605284518541, -1.9093879136840586, -0.5862543619198692, 0.5837342678133502],
-    );
-    close(
-      out.weights,
-      [0.4805813267460073, 0.5663954978779343, 0.41192998984733015, 0.5277797000937349],
-    );
+    assert.deepEqual(Array.from(out.kept), [1, 0, 0, 1]);
+    close(out.multipliers, Array.from(out.rewards));
     close(out.coefficients, [0.43062995760812045, 0, 0, 0.3080830968009659]);
     close([weightedLoss(out.coefficients, [3.0, 2.5, 4.0, 1.0])], [0.39999324240633183]);
-    assert.equal(out.metrics['dropout/kept_fraction'], 0.5);
-    close([out.metrics['dropout/threshold']!], [-0.0012600470532594388]);
-    close([out.metrics['reward/std']!], [std(out.rewards)]);
   });
 
-  it('uses the total reward R + ln β̄ − ln π̄ as the variant', () => {
+  it('uses ℜ = R + ln β̄ − ln π̄ as the total multiplier', () => {
     const out = lossCoefficients(
       batch,
       { objective: 'total', dropout: { kind: 'none' }, importanceClip: { kind: 'none', bound: 1 } },
       createRng(1),
     );
     close(
-      out.rewards,
+      out.multipliers,
       totalReward(
         batch.reward,
         batch.behaviorLikelihood,
@@ -215,8 +236,8 @@ describe('lossCoefficients', () => {
     close(
       out.coefficients,
       Array.from(
-        out.rewards,
-        (r, b) => r * ((batch.targetLikelihood[b]! + 1e-5) / (batch.behaviorLikelihood[b]! + 1e-5)),
+        out.multipliers,
+        (m, b) => m * ((batch.targetLikelihood[b]! + 1e-5) / (batch.behaviorLikelihood[b]! + 1e-5)),
       ),
     );
   });

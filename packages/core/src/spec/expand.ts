@@ -22,6 +22,11 @@ export interface Cell {
   target: string;
   dropout: DropoutConfig;
   seed: number;
+  /**
+   * What cells that differ only in their dropout share (`p` + 16 hex digits): it keys π's random
+   * initialisation and the epoch order, so `none` and `quantile` at one seed are paired.
+   */
+  pair: string;
 }
 
 export interface ResolvedDataset {
@@ -141,6 +146,12 @@ export function cellId(settings: CellSettings): string {
   return `c${contentHash(settings).slice(0, 16)}`;
 }
 
+/** The pairing key: every setting but the dropout (see {@link Cell.pair}). */
+export function pairId(settings: CellSettings): string {
+  const { dropout: _dropout, ...shared } = settings;
+  return `p${contentHash(shared).slice(0, 16)}`;
+}
+
 /** Counts cells without building them (for the cap check on huge grids). */
 export function countCells(spec: SweepSpec): number {
   const variants = spec.dropout.reduce((n, entry) => n + dropoutVariants(entry).length, 0);
@@ -158,7 +169,13 @@ export function expandSweep(spec: SweepSpec): Cell[] {
         for (const dropout of variants) {
           for (const seed of spec.seeds) {
             const cell = { dataset: dataset.name, attribute, target: target.name, dropout, seed };
-            cells.push({ id: cellId(cellSettings(spec, cell)), index: cells.length, ...cell });
+            const settings = cellSettings(spec, cell);
+            cells.push({
+              id: cellId(settings),
+              index: cells.length,
+              ...cell,
+              pair: pairId(settings),
+            });
           }
         }
       }

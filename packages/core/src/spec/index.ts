@@ -9,6 +9,7 @@ export {
   dropoutLabel,
   dropoutVariants,
   expandSweep,
+  pairId,
   type ResolvedDataset,
   type ResolvedTarget,
   resolveDataset,
@@ -16,6 +17,8 @@ export {
 } from './expand.js';
 export { formatProblem, type SpecProblem } from './problems.js';
 export {
+  BEHAVIOR_PROBABILITIES,
+  type BehaviorProbabilities,
   type BootstrapSpec,
   type DatasetSpec,
   DEFAULT_MAX_CELLS,
@@ -24,6 +27,8 @@ export {
   type EvaluationMetric,
   type EvaluationSpec,
   type LmModelRef,
+  SAMPLES_PER_EPOCH,
+  type SamplesPerEpoch,
   type SweepSpec,
   type SweepSpecInput,
   sweepSpecSchema,

@@ -223,6 +223,13 @@ export const dropoutEntrySchema = strict({
   }
 });
 
+/** Where β̄'s token probabilities come from (see `training.behaviorProbabilities`). */
+export const BEHAVIOR_PROBABILITIES = ['sampling', 'model'] as const;
+export type BehaviorProbabilities = (typeof BEHAVIOR_PROBABILITIES)[number];
+
+export const SAMPLES_PER_EPOCH = ['one', 'all'] as const;
+export type SamplesPerEpoch = (typeof SAMPLES_PER_EPOCH)[number];
+
 export const trainingSchema = strict({
   /** Samples per update. @defaultValue 64 */
   batchSize: positiveInt().default(64),
@@ -247,12 +254,33 @@ export const trainingSchema = strict({
   }).prefault({}),
   /** β̄ and π̄: mean token probability or geometric mean. @defaultValue 'mean' */
   likelihood: z.enum(LIKELIHOOD_KINDS).default('mean'),
+  /**
+   * Which probabilities of β make β̄: `sampling`, those of the distribution the token was drawn
+   * from (after repetition penalty, temperature and top-k: Hugging Face `output_scores`, as the
+   * authors' `prepare_trajectories.py:395-452`), or `model`, β's own. @defaultValue 'sampling'
+   */
+  behaviorProbabilities: z.enum(BEHAVIOR_PROBABILITIES).default('sampling'),
   /** R(τ) in training: the attribute's raw logit or its probability. @defaultValue 'logit' */
   rewardSignal: z.enum(REWARD_SIGNALS).default('logit'),
-  /** r: bi-objective R + ln β̄, or total R + ln β̄ − ln π̄ (Eq. 3). @defaultValue 'bi-objective' */
-  objective: z.enum(OBJECTIVES).default('bi-objective'),
-  /** Global gradient-norm clip; 0 is off. @defaultValue 1.0 */
-  gradientClipNorm: z.number().min(0).default(1.0),
+  /**
+   * The multiplier of a kept sample's cross-entropy: `total`, ℜ = r − ln π̄ (Eq. 7; the authors'
+   * `RLHF_train.py:415`), or `bi-objective`, r itself (Algorithm 1 read literally). Dropout is
+   * decided on r either way. @defaultValue 'total'
+   */
+  objective: z.enum(OBJECTIVES).default('total'),
+  /** Global gradient-norm clip; 0 is off (the authors' code clips nothing). @defaultValue 0 */
+  gradientClipNorm: z.number().min(0).default(0),
+  /**
+   * `one`: epoch e trains once on the e-th sample of every prefix (mod K), one generation file
+   * per epoch as in the authors' `RLHF_train.py:999-1005`; `all`: every sample every epoch.
+   * @defaultValue 'one'
+   */
+  samplesPerEpoch: z.enum(SAMPLES_PER_EPOCH).default('one'),
+  /**
+   * Drop an epoch's short last batch, whose quantile and clipping would see fewer samples (the
+   * authors' `batch(drop_remainder=True)`, `RLHF_train.py:1080`). @defaultValue true
+   */
+  dropLastBatch: z.boolean().default(true),
 }).superRefine((training, ctx) => {
   if (training.prefixLength >= training.maxLength) {
     ctx.addIssue({
@@ -308,6 +336,12 @@ export const evaluationSchema = strict({
     .default([...EVALUATION_METRICS]),
   /** Generated examples kept per cell. @defaultValue 5 */
   examples: z.number().int().min(0).default(5),
+  /**
+   * Training samples of each epoch on which the authors'-style metrics are measured (their table
+   * script: teacher-forced token accuracy against β's samples, Reward of greedy generations from
+   * training prefixes); 0 skips them. @defaultValue 256
+   */
+  trainingSamples: z.number().int().min(0).default(256),
 });
 
 export const DEFAULT_MAX_CELLS = 1000;

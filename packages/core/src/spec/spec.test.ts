@@ -51,6 +51,10 @@ describe('sweep spec defaults', () => {
         likelihood: spec.training.likelihood,
         rewardSignal: spec.training.rewardSignal,
         objective: spec.training.objective,
+        gradientClipNorm: spec.training.gradientClipNorm,
+        samplesPerEpoch: spec.training.samplesPerEpoch,
+        behaviorProbabilities: spec.training.behaviorProbabilities,
+        dropLastBatch: spec.training.dropLastBatch,
       },
       {
         batchSize: 64,
@@ -62,7 +66,13 @@ describe('sweep spec defaults', () => {
         clip: { kind: 'norm', bound: 1 },
         likelihood: 'mean',
         rewardSignal: 'logit',
-        objective: 'bi-objective',
+        // The authors' update (RLHF_train.py:385,415), their samples per epoch, no clipping,
+        // β̄ of the sampling distribution, full batches only.
+        objective: 'total',
+        gradientClipNorm: 0,
+        samplesPerEpoch: 'one',
+        behaviorProbabilities: 'sampling',
+        dropLastBatch: true,
       },
     );
     assert.deepEqual(spec.bootstrap, {
@@ -235,6 +245,15 @@ describe('grid expansion', () => {
     assert.notEqual(valid({ ...minimal, training: { learningRate: 1e-4 } }).cells[0]!.id, base);
     assert.notEqual(valid({ ...minimal, seeds: [2] }).cells[0]!.id, base);
     assert.equal(valid({ ...minimal, name: 'renamed' }).cells[0]!.id, base);
+  });
+
+  it('pairs the cells that differ only in their dropout', () => {
+    const { cells } = valid({ ...minimal, seeds: [1, 2] });
+    const pairsOf = (attribute: string, seed: number) =>
+      new Set(cells.filter((c) => c.attribute === attribute && c.seed === seed).map((c) => c.pair));
+    assert.equal(pairsOf('positive', 1).size, 1);
+    assert.equal(new Set(cells.map((c) => c.pair)).size, 2 * 2, 'one pair per attribute and seed');
+    assert.notEqual([...pairsOf('positive', 1)][0], [...pairsOf('positive', 2)][0]);
   });
 });
 

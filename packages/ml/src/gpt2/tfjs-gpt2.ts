@@ -10,10 +10,12 @@ import type {
   AdamOptions,
   CoefficientFn,
   Decoder,
+  GradientNorms,
   LanguageModel,
   StepResult,
   TokenBatch,
 } from '../engine.js';
+import { l2ByName } from '../gradient-norms.js';
 import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
 import { TfjsParameters } from '../tfjs-parameters.js';
@@ -186,6 +188,25 @@ export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
       gradients.set(name, grads[(varList[i] as tf.Variable).name] as tf.Tensor);
     });
     return { loss, gradients, coefficients: coef, tokenLogprobs: logprobs };
+  }
+
+  gradientNorms(
+    batch: TokenBatch,
+    lossMask: Float32Array,
+    coefficients: CoefficientFn,
+  ): GradientNorms {
+    const {
+      loss,
+      gradients,
+      coefficients: coef,
+      tokenLogprobs,
+    } = this.lossAndGradients(batch, lossMask, coefficients);
+    const squares = [...gradients].map(([name, g]): [string, { data: ArrayLike<number> }] => {
+      const data = g.dataSync() as Float32Array;
+      g.dispose();
+      return [name, { data }];
+    });
+    return { loss, ...l2ByName(squares), coefficients: coef, tokenLogprobs };
   }
 
   trainStep(

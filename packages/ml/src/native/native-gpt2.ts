@@ -8,11 +8,13 @@ import type {
   AdamOptions,
   CoefficientFn,
   Decoder,
+  GradientNorms,
   LanguageModel,
   StepResult,
   TokenBatch,
 } from '../engine.js';
 import { gpt2ParameterShapes } from '../gpt2/params.js';
+import { l2ByName } from '../gradient-norms.js';
 import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
 import { loadAddon, type NativeGpt2Handle } from './addon.js';
@@ -109,6 +111,26 @@ export class NativeGpt2 extends ParameterOwner implements LanguageModel {
     };
   }
 
+  gradientNorms(
+    batch: TokenBatch,
+    lossMask: Float32Array,
+    coefficients: CoefficientFn,
+  ): GradientNorms {
+    const {
+      loss,
+      gradients,
+      coefficients: coef,
+      tokenLogprobs,
+    } = this.lossAndGradients(batch, lossMask, coefficients);
+    const trainable = new Set(this.shapes.filter((_, i) => this.trainable[i]).map(([n]) => n));
+    return {
+      loss,
+      ...l2ByName([...gradients].filter(([name]) => trainable.has(name))),
+      coefficients: coef,
+      tokenLogprobs,
+    };
+  }
+
   private forwardBackward(batch: TokenBatch, lossMask: Float32Array, coefficients: CoefficientFn) {
     const { batchSize: B, length: T } = batch;
     if (lossMask.length !== B * T)
@@ -134,7 +156,7 @@ export class NativeGpt2 extends ParameterOwner implements LanguageModel {
       beta1 = 0.9,
       beta2 = 0.999,
       epsilon = 1e-8,
-      gradientClipNorm = 1.0,
+      gradientClipNorm = 0,
     } = options;
     const gradientNorm = this.handle.adamStep(
       learningRate,
