@@ -59,4 +59,15 @@ export {
 export { renderReportHtml } from './report-html.js';
 export { type DatasetSummary, runSweep, type SweepRun } from './run-sweep.js';
 export { type BehaviorSample, decodeShard, encodeShard } from './shard-file.js';
+export {
+  cellResult,
+  cellShardKeys,
+  findCell,
+  manifestKey,
+  type PreparedManifest,
+  prepareJob,
+  reportJob,
+  shardJob,
+  trainJob,
+} from './stage-jobs.js';
 export { type CellResult, type EpochRecord, epochSamples, trainCell } from './train.js';

@@ -16,10 +16,15 @@ import {
   decodeShard,
   epochSamples,
   MemoryMetrics,
+  manifestKey,
   newCounters,
+  prepareJob,
+  reportJob,
   runSweep,
   type StageContext,
+  shardJob,
   silentProgress,
+  trainJob,
 } from '../src/index.js';
 
 const SPEC = `
@@ -130,6 +135,39 @@ describe('a sweep in one process', () => {
     assert.equal(ctx.counters.modelsTrained, 0);
     assert.equal(ctx.counters.trainSteps, 4 * 2 * 3);
     assert.equal(run.results.length, 12);
+  });
+
+  it('gives the same numbers when run as independent jobs (prepare, shards, train) on a fresh store', async () => {
+    const ctx = await context(await mkdtemp(join(tmpdir(), 'rdlab-jobs-')));
+    const manifest = await prepareJob(ctx, spec, 'demo');
+    assert.deepEqual(Object.keys(manifest.attributes), ['negative', 'positive']);
+    assert.equal(await ctx.store.exists(manifestKey(spec, 'demo')), true);
+    for (const [attribute, entry] of Object.entries(manifest.attributes)) {
+      assert.equal(entry.shards.length, 3);
+      for (const shard of entry.shards)
+        assert.equal(await shardJob(ctx, spec, 'demo', attribute, shard.key), true);
+    }
+    const results = [];
+    for (const cell of cells) results.push(await trainJob(ctx, spec, cell.id));
+    assert.deepEqual(
+      results.map((r) => [r.cell.id, r.final.acc, r.final.reward, r.start.acc]),
+      first.results.map((r) => [r.cell.id, r.final.acc, r.final.reward, r.start.acc]),
+    );
+    assert.equal(
+      await shardJob(ctx, spec, 'demo', 'negative', manifest.attributes.negative!.shards[0]!.key),
+      false,
+    );
+    const report = await reportJob(
+      ctx,
+      spec,
+      cells.map((c) => c.id),
+      'experiments/e1',
+    );
+    assert.equal(report.variants.length, 4);
+    assert.match(
+      new TextDecoder().decode(await ctx.store.get('experiments/e1/report.html')),
+      /<svg/,
+    );
   });
 
   it('resumes an interrupted cell from its last epoch and ends where an uninterrupted run ends', async () => {

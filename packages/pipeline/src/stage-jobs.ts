@@ -1,0 +1,210 @@
+/**
+ * The stages as independent jobs, for workers that share nothing but the artifact store: each
+ * job reads what it needs from the store by content address and leaves its output there, so any
+ * worker can run any job, a job whose output exists does nothing, and two experiments that need
+ * the same work share it.
+ *
+ *   prepare(dataset)            → tokenizer, β, R; per attribute the training prefixes, the shard
+ *                                 plan and the evaluation set; a manifest at `manifestKey`
+ *   shard(dataset, attr, range) → one shard of behaviour samples (`ShardPlan.key`)
+ *   train(cell)                 → the cell's checkpoints and `cells/<id>/result.json`
+ *   report(experiment)          → report.html, results.json, results.csv under a prefix
+ *
+ * The same stage functions as `runSweep`, so a sweep run as jobs gives the same numbers.
+ */
+import {
+  type Cell,
+  contentHash,
+  expandSweep,
+  type ResolvedDataset,
+  resolveDataset,
+  type SweepSpec,
+} from '@rdlab/core';
+import type { Prefix } from '@rdlab/data';
+import { type ArtifactStore, getJson, maybeJson, putJson } from '@rdlab/store';
+import { planShards, runShard, type ShardPlan, trainingPrefixes } from './bootstrap.js';
+import { buildEvalSet } from './eval-set.js';
+import { cellPrefix, datasetContent, evalSetKey } from './keys.js';
+import type { StageContext } from './ports.js';
+import { disposePrepared, type PreparedDataset, prepare } from './prepare.js';
+import { buildReport, resultsCsv, type SweepReport } from './report.js';
+import { renderReportHtml } from './report-html.js';
+import { type BehaviorSample, decodeShard } from './shard-file.js';
+import { type CellResult, trainCell } from './train.js';
+
+/** What `prepare` leaves for the other jobs of one dataset. */
+export interface PreparedManifest {
+  dataset: string;
+  keys: PreparedDataset['keys'];
+  classes: string[];
+  rewardAccuracy: number | null;
+  attributes: Record<
+    string,
+    {
+      /** Training prefixes selected (fewer than asked when the data runs out). */
+      prefixCount: number;
+      /** The selection, stored once so shard jobs need not re-read the dataset. */
+      prefixesKey: string;
+      shards: ShardPlan[];
+      evalSetKey: string;
+    }
+  >;
+}
+
+function datasetOf(spec: SweepSpec, name: string): ResolvedDataset {
+  const dataset = spec.datasets.find((d) => d.name === name);
+  if (!dataset)
+    throw new Error(
+      `the spec has no dataset '${name}': one of ${spec.datasets.map((d) => d.name).join(', ')}`,
+    );
+  return resolveDataset(dataset);
+}
+
+const short = (value: unknown) => contentHash(value).slice(0, 24);
+
+/**
+ * The manifest's address: everything prepare, prefix selection, shard planning and the
+ * evaluation set depend on, computable without running prepare (the scheduler polls it).
+ */
+export function manifestKey(spec: SweepSpec, datasetName: string): string {
+  const dataset = datasetOf(spec, datasetName);
+  const { prefixLength, maxLength, temperature, topK, repetitionPenalty } = spec.training;
+  return `manifests/${short({
+    format: 1,
+    dataset: datasetContent(dataset),
+    attributes: dataset.attributes,
+    behavior: spec.behavior,
+    rewardModel: spec.rewardModel,
+    sampling: { prefixLength, maxLength, temperature, topK, repetitionPenalty },
+    bootstrap: spec.bootstrap,
+    evaluationPrefixes: spec.evaluation.prefixes,
+  })}.json`;
+}
+
+/** Job `prepare`: the dataset's models, and per attribute its prefixes, shard plan and eval set. */
+export async function prepareJob(
+  ctx: StageContext,
+  spec: SweepSpec,
+  datasetName: string,
+): Promise<PreparedManifest> {
+  const key = manifestKey(spec, datasetName);
+  const done = await maybeJson<PreparedManifest>(ctx.store, key);
+  if (done) return done;
+  const prepared = await prepare(ctx, spec, datasetOf(spec, datasetName));
+  try {
+    const manifest: PreparedManifest = {
+      dataset: datasetName,
+      keys: prepared.keys,
+      classes: prepared.classes,
+      rewardAccuracy: prepared.rewardAccuracy,
+      attributes: {},
+    };
+    for (const attribute of prepared.dataset.attributes) {
+      const { prefixes } = trainingPrefixes(spec, prepared, attribute);
+      const shards = planShards(spec, prepared, attribute, prefixes.length);
+      const prefixesKey = `prefixes/${short({ shards: shards.map((s) => s.key) })}.json`;
+      if (!(await ctx.store.exists(prefixesKey))) await putJson(ctx.store, prefixesKey, prefixes);
+      await buildEvalSet(ctx, spec, prepared, attribute);
+      manifest.attributes[attribute] = {
+        prefixCount: prefixes.length,
+        prefixesKey,
+        shards,
+        evalSetKey: evalSetKey(spec, prepared.dataset, attribute, prepared.keys),
+      };
+    }
+    await putJson(ctx.store, key, manifest);
+    return manifest;
+  } finally {
+    disposePrepared(prepared);
+  }
+}
+
+function attributeOf(manifest: PreparedManifest, attribute: string) {
+  const entry = manifest.attributes[attribute];
+  if (!entry) throw new Error(`dataset ${manifest.dataset} has no attribute '${attribute}'`);
+  return entry;
+}
+
+/** Job `shard`: one shard of behaviour samples. Returns whether it sampled (false: it existed). */
+export async function shardJob(
+  ctx: StageContext,
+  spec: SweepSpec,
+  datasetName: string,
+  attribute: string,
+  shardKey: string,
+): Promise<boolean> {
+  if (await ctx.store.exists(shardKey)) return false;
+  const manifest = await getJson<PreparedManifest>(ctx.store, manifestKey(spec, datasetName));
+  const entry = attributeOf(manifest, attribute);
+  const plan = entry.shards.find((s) => s.key === shardKey);
+  if (!plan) throw new Error(`shard ${shardKey} is not in the plan of ${datasetName}/${attribute}`);
+  const prefixes = await getJson<Prefix[]>(ctx.store, entry.prefixesKey);
+  const prepared = await prepare(ctx, spec, datasetOf(spec, datasetName));
+  try {
+    return await runShard(ctx, spec, prepared, plan, prefixes);
+  } finally {
+    disposePrepared(prepared);
+  }
+}
+
+/** The shard keys a cell trains on (all must exist before its train job runs). */
+export async function cellShardKeys(
+  store: ArtifactStore,
+  spec: SweepSpec,
+  cell: Cell,
+): Promise<string[] | null> {
+  const manifest = await maybeJson<PreparedManifest>(store, manifestKey(spec, cell.dataset));
+  return manifest ? attributeOf(manifest, cell.attribute).shards.map((s) => s.key) : null;
+}
+
+export function findCell(spec: SweepSpec, cellId: string): Cell {
+  const cell = expandSweep(spec).find((c) => c.id === cellId);
+  if (!cell) throw new Error(`the spec has no cell ${cellId}`);
+  return cell;
+}
+
+/** Job `train`: one cell, resumed from its latest checkpoint when one exists. */
+export async function trainJob(
+  ctx: StageContext,
+  spec: SweepSpec,
+  cellId: string,
+): Promise<CellResult> {
+  const done = await cellResult(ctx.store, cellId);
+  if (done) return done;
+  const cell = findCell(spec, cellId);
+  const manifest = await getJson<PreparedManifest>(ctx.store, manifestKey(spec, cell.dataset));
+  const entry = attributeOf(manifest, cell.attribute);
+  const prepared = await prepare(ctx, spec, datasetOf(spec, cell.dataset));
+  try {
+    const samples: BehaviorSample[] = [];
+    for (const shard of entry.shards)
+      samples.push(...decodeShard(await ctx.store.get(shard.key)).samples);
+    const evalSet = await buildEvalSet(ctx, spec, prepared, cell.attribute);
+    return await trainCell(ctx, spec, prepared, cell, samples, evalSet);
+  } finally {
+    disposePrepared(prepared);
+  }
+}
+
+export function cellResult(store: ArtifactStore, cellId: string): Promise<CellResult | null> {
+  return maybeJson<CellResult>(store, `${cellPrefix(cellId)}/result.json`);
+}
+
+/** Job `report`: the experiment's tables and page from its finished cells' results. */
+export async function reportJob(
+  ctx: StageContext,
+  spec: SweepSpec,
+  cellIds: string[],
+  prefix: string,
+): Promise<SweepReport> {
+  const results: CellResult[] = [];
+  for (const id of cellIds) {
+    const r = await cellResult(ctx.store, id);
+    if (r) results.push(r);
+  }
+  const report = buildReport(spec, results);
+  await putJson(ctx.store, `${prefix}/results.json`, { report, results });
+  await ctx.store.put(`${prefix}/results.csv`, new TextEncoder().encode(resultsCsv(results)));
+  await ctx.store.put(`${prefix}/report.html`, new TextEncoder().encode(renderReportHtml(report)));
+  return report;
+}
