@@ -26,6 +26,7 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+npm run generate --silent -w @rdlab/db
 # The native CPU engine (skipped, with the reason, where no compiler or BLAS exists).
 npm run build:native --silent -w @rdlab/ml
 echo "setup: done"

@@ -147,16 +147,6 @@ export async function shardJob(
   }
 }
 
-/** The shard keys a cell trains on (all must exist before its train job runs). */
-export async function cellShardKeys(
-  store: ArtifactStore,
-  spec: SweepSpec,
-  cell: Cell,
-): Promise<string[] | null> {
-  const manifest = await maybeJson<PreparedManifest>(store, manifestKey(spec, cell.dataset));
-  return manifest ? attributeOf(manifest, cell.attribute).shards.map((s) => s.key) : null;
-}
-
 export function findCell(spec: SweepSpec, cellId: string): Cell {
   const cell = expandSweep(spec).find((c) => c.id === cellId);
   if (!cell) throw new Error(`the spec has no cell ${cellId}`);
@@ -186,8 +176,11 @@ export async function trainJob(
   }
 }
 
+/** Where a finished cell's result lives: its train job's output. */
+export const cellResultKey = (cellId: string) => `${cellPrefix(cellId)}/result.json`;
+
 export function cellResult(store: ArtifactStore, cellId: string): Promise<CellResult | null> {
-  return maybeJson<CellResult>(store, `${cellPrefix(cellId)}/result.json`);
+  return maybeJson<CellResult>(store, cellResultKey(cellId));
 }
 
 /** Job `report`: the experiment's tables and page from its finished cells' results. */

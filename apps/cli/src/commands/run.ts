@@ -16,22 +16,10 @@ import {
   runSweep,
   tableMarkdown,
 } from '@rdlab/pipeline';
-import { type ArtifactStore, LocalDirectoryStore, S3ArtifactStore } from '@rdlab/store';
+import { openStore } from '@rdlab/store';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { TerminalProgress } from '../progress.js';
-
-/** A local directory, or `s3://bucket/prefix` (endpoint from RDLAB_S3_ENDPOINT, credentials from the AWS environment). */
-async function openStore(location: string): Promise<ArtifactStore> {
-  if (!location.startsWith('s3://')) return new LocalDirectoryStore(resolve(location));
-  const { S3Client } = await import('@aws-sdk/client-s3');
-  const endpoint = process.env.RDLAB_S3_ENDPOINT ?? process.env.AWS_ENDPOINT_URL_S3;
-  const client = new S3Client({
-    region: process.env.AWS_REGION ?? 'us-east-1',
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-  });
-  return S3ArtifactStore.fromUrl(client, location);
-}
 
 interface RunOptions {
   local?: boolean;

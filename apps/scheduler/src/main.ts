@@ -1,0 +1,110 @@
+/**
+ * `rdlab-scheduler`: the reconciler in a loop (see reconciler.ts), configured from the
+ * environment: REDIS_URL, DATABASE_URL, RDLAB_STORE, RDLAB_SCHEDULER_INTERVAL_MS (default 1000),
+ * RDLAB_MAX_IN_FLIGHT (jobs per experiment in the queue at once, default 4).
+ * One scheduler at a time: a Postgres advisory lock elects it, so a second replica waits.
+ */
+import { createDb, type Db, Repositories } from '@rdlab/db';
+import { QUEUES, redisConnection } from '@rdlab/jobs';
+import { openStore } from '@rdlab/store';
+import { createLogger } from '@rdlab/telemetry';
+import { Queue } from 'bullmq';
+import { Scheduler } from './reconciler.js';
+
+export { Scheduler, type SchedulerOptions, specKeyOf } from './reconciler.js';
+
+/** The advisory-lock key of the scheduler (any constant shared by the replicas). */
+const LEADER_LOCK = 7_209_114;
+
+export interface SchedulerConfig {
+  redisUrl: string;
+  databaseUrl: string;
+  store: string;
+  intervalMs?: number;
+  maxInFlightPerExperiment?: number;
+}
+
+export interface RunningScheduler {
+  readonly scheduler: Scheduler;
+  /** Runs one tick now (tests, and the API after a submission). */
+  tick(): Promise<number>;
+  close(): Promise<void>;
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+export function schedulerConfig(env: NodeJS.ProcessEnv = process.env): SchedulerConfig {
+  const need = (name: string) => {
+    const v = env[name];
+    if (!v) throw new Error(`${name} is not set`);
+    return v;
+  };
+  return {
+    redisUrl: need('REDIS_URL'),
+    databaseUrl: need('DATABASE_URL'),
+    store: need('RDLAB_STORE'),
+    intervalMs: positive('RDLAB_SCHEDULER_INTERVAL_MS', env.RDLAB_SCHEDULER_INTERVAL_MS, 1000),
+    maxInFlightPerExperiment: positive('RDLAB_MAX_IN_FLIGHT', env.RDLAB_MAX_IN_FLIGHT, 4),
+  };
+}
+
+async function leader(db: Db): Promise<boolean> {
+  const rows = await db.$queryRawUnsafe<Array<{ locked: boolean }>>(
+    `SELECT pg_try_advisory_lock(${LEADER_LOCK}) AS locked`,
+  );
+  return rows[0]?.locked === true;
+}
+
+export async function startScheduler(config: SchedulerConfig): Promise<RunningScheduler> {
+  const log = createLogger({ name: 'scheduler' });
+  // One connection, so the session-level advisory lock stays with this process.
+  const db = createDb(config.databaseUrl, { maxConnections: 1 });
+  const queue = new Queue(QUEUES.stages, {
+    connection: redisConnection(config.redisUrl, { role: 'producer' }),
+  });
+  const scheduler = new Scheduler(db, new Repositories(db), await openStore(config.store), queue, {
+    maxInFlightPerExperiment: config.maxInFlightPerExperiment ?? 4,
+    log: (line) => log.info(line),
+  });
+  let isLeader = false;
+  let running: Promise<number> | null = null;
+  const tick = async () => {
+    if (running) return running;
+    running = (async () => {
+      try {
+        if (!isLeader) isLeader = await leader(db);
+        return isLeader ? await scheduler.tick() : 0;
+      } catch (error) {
+        // Redis or Postgres away for a while: try again next tick.
+        log.warn({ err: error }, 'tick failed');
+        return 0;
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  const timer = setInterval(() => void tick(), config.intervalMs ?? 1000);
+  return {
+    scheduler,
+    tick,
+    async close() {
+      clearInterval(timer);
+      await running;
+      await queue.close();
+      await db.$disconnect();
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const running = await startScheduler(schedulerConfig());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () => void running.close().then(() => process.exit(0)));
+}

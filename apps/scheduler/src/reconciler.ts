@@ -1,0 +1,276 @@
+/**
+ * The scheduler: a reconciler. Every tick it looks at each live experiment, works out from the
+ * artifact store (what exists) and the queue (what is running or failed) which jobs its next
+ * stage needs, and adds them with deterministic job ids:
+ *
+ *   prepare(dataset) → shard(range) for every shard of an attribute → train(cell) once all of
+ *   its attribute's shards exist → evaluate(experiment, cell) → report(experiment)
+ *
+ * Why not BullMQ flows: a flow is a tree, but every train job of an attribute waits for all of
+ * its shards, and two experiments share shards and cells (BullMQ refuses a second live parent for
+ * an existing child). Here sharing is free: a shard or cell is one job id, whoever asks first,
+ * and an artifact that exists is never asked for. The reconciler keeps no state of its own, so
+ * it can restart at any time, and Redis may restart under it (AOF).
+ *
+ * Fair share: an experiment has at most `maxInFlightPerExperiment` jobs waiting or running; the
+ * rest wait in Postgres, not in the queue. A small sweep submitted after a huge one therefore
+ * starts after at most that many jobs of each experiment ahead of it.
+ */
+import { type Cell, contentHash, expandSweep, type SweepSpec, sweepSpecSchema } from '@rdlab/core';
+import type { Db, Experiment, Repositories } from '@rdlab/db';
+import { catalogJob, type JobName, type JobPayload, jobId } from '@rdlab/jobs';
+import { cellResultKey, manifestKey, type PreparedManifest } from '@rdlab/pipeline';
+import { type ArtifactStore, getJson, putJson } from '@rdlab/store';
+import type { Queue } from 'bullmq';
+
+export interface SchedulerOptions {
+  /** Jobs of one experiment waiting or running at once. @defaultValue 4 */
+  maxInFlightPerExperiment?: number;
+  log?: (line: string) => void;
+}
+
+/** One job an experiment needs now, and what fails if it fails for good. */
+interface Need {
+  name: JobName;
+  id: string;
+  data: JobPayload<JobName>;
+  kind: 'prepare' | 'bootstrap' | 'train' | 'evaluate' | 'report';
+  cellId: string | null;
+  /** Cells that cannot finish if this job fails for good. */
+  dependents: string[];
+}
+
+const IN_FLIGHT = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/** The artifact key of an experiment's resolved spec (written by the API at submission). */
+export const specKeyOf = (spec: SweepSpec) => `specs/${contentHash(spec).slice(0, 24)}.json`;
+
+export class Scheduler {
+  private readonly cap: number;
+  /** Artifacts seen to exist: keys are immutable, so a yes stays a yes. */
+  private readonly existing = new Set<string>();
+  private readonly specs = new Map<string, { spec: SweepSpec; cells: Cell[] }>();
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private readonly db: Db,
+    private readonly repos: Repositories,
+    private readonly store: ArtifactStore,
+    private readonly queue: Queue,
+    options: SchedulerOptions = {},
+  ) {
+    this.cap = options.maxInFlightPerExperiment ?? 4;
+    if (!(Number.isInteger(this.cap) && this.cap >= 1))
+      throw new RangeError(`maxInFlightPerExperiment must be an integer ≥ 1, got ${this.cap}`);
+    this.log = options.log ?? (() => {});
+  }
+
+  /** One pass over the live experiments, oldest first. Returns the jobs it added. */
+  async tick(): Promise<number> {
+    const live = await this.db.experiment.findMany({
+      where: { status: { in: ['queued', 'running'] } },
+      orderBy: { createdAt: 'asc' },
+    });
+    let added = 0;
+    for (const experiment of live) added += await this.advance(experiment);
+    return added;
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    if (this.existing.has(key)) return true;
+    if (!(await this.store.exists(key))) return false;
+    this.existing.add(key);
+    return true;
+  }
+
+  private async specOf(experiment: Experiment) {
+    let entry = this.specs.get(experiment.id);
+    if (!entry) {
+      const spec = sweepSpecSchema.parse(experiment.specResolved);
+      entry = { spec, cells: expandSweep(spec) };
+      this.specs.set(experiment.id, entry);
+    }
+    return entry;
+  }
+
+  /** The jobs an experiment needs now, in pipeline order. */
+  private async needs(experiment: Experiment): Promise<Need[]> {
+    const { spec } = await this.specOf(experiment);
+    // Workers read the resolved spec from the store; Postgres holds the original.
+    const specKey = specKeyOf(spec);
+    if (!(await this.exists(specKey))) await putJson(this.store, specKey, spec);
+    const rows = await this.repos.cells.listCells(experiment.id);
+    const open = rows.filter((c) => c.status === 'pending' || c.status === 'running');
+    const base = { version: 1 as const, experimentId: experiment.id, specKey };
+    const needs: Need[] = [];
+    if (open.length === 0) {
+      needs.push({
+        name: 'report',
+        id: jobId('report', experiment.id),
+        data: base,
+        kind: 'report',
+        cellId: null,
+        dependents: [],
+      });
+      return needs;
+    }
+    for (const dataset of spec.datasets) {
+      const mine = open.filter((c) => c.dataset === dataset.name);
+      if (mine.length === 0) continue;
+      const key = manifestKey(spec, dataset.name);
+      if (!(await this.exists(key))) {
+        needs.push({
+          name: 'prepare',
+          id: jobId('prepare', key),
+          data: { ...base, dataset: dataset.name },
+          kind: 'prepare',
+          cellId: null,
+          dependents: mine.map((c) => c.id),
+        });
+        continue;
+      }
+      const manifest = await getJson<PreparedManifest>(this.store, key);
+      for (const attribute of dataset.attributes) {
+        const cells = mine.filter((c) => c.attribute === attribute);
+        const entry = manifest.attributes[attribute];
+        if (cells.length === 0 || !entry) continue;
+        let shardsReady = true;
+        for (const shard of entry.shards) {
+          if (await this.exists(shard.key)) continue;
+          shardsReady = false;
+          needs.push({
+            name: 'shard',
+            id: jobId('shard', shard.key),
+            data: {
+              ...base,
+              dataset: dataset.name,
+              attribute,
+              start: shard.start,
+              end: shard.end,
+              shardKey: shard.key,
+            },
+            kind: 'bootstrap',
+            cellId: null,
+            dependents: cells.map((c) => c.id),
+          });
+        }
+        if (!shardsReady) continue;
+        for (const cell of cells) {
+          needs.push(
+            (await this.exists(cellResultKey(cell.id)))
+              ? {
+                  name: 'evaluate',
+                  id: jobId('evaluate', experiment.id, cell.id),
+                  data: { ...base, cellId: cell.id },
+                  kind: 'evaluate',
+                  cellId: cell.id,
+                  dependents: [cell.id],
+                }
+              : {
+                  name: 'train',
+                  id: jobId('train', cell.id),
+                  data: { ...base, cellId: cell.id },
+                  kind: 'train',
+                  cellId: cell.id,
+                  dependents: [cell.id],
+                },
+          );
+        }
+      }
+    }
+    return needs;
+  }
+
+  /** Adds what an experiment needs, within its in-flight cap; fails cells whose job failed. */
+  async advance(experiment: Experiment): Promise<number> {
+    let needs: Need[];
+    try {
+      needs = await this.needs(experiment);
+    } catch (error) {
+      // A spec the workers cannot read fails its experiment, not the scheduler.
+      const message = `cannot schedule: ${(error as Error).message}`;
+      this.log(`${experiment.id}: ${message}`);
+      await this.repos.experiments.updateExperimentStatus(experiment.id, 'failed', {
+        error: message,
+        onlyFrom: ['queued', 'running'],
+      });
+      return 0;
+    }
+    let inFlight = 0;
+    const toAdd: Need[] = [];
+    for (const need of needs) {
+      const state = await this.queue.getJobState(need.id);
+      if (IN_FLIGHT.has(state)) {
+        inFlight += 1;
+        await this.record(experiment.id, need, state === 'active' ? 'active' : 'waiting');
+      } else if (state === 'failed') {
+        await this.failed(experiment, need);
+      } else if (state === 'completed' && need.name === 'report') {
+        // The report job sets the final status; nothing to add.
+      } else if (state === 'completed' && need.name === 'evaluate') {
+        // The worker marked the cell; the next tick sees it closed.
+      } else {
+        toAdd.push(need);
+      }
+    }
+    let added = 0;
+    for (const need of toAdd) {
+      if (inFlight >= this.cap) break;
+      const job = catalogJob(need.name, need.data as never, { jobId: need.id });
+      await this.record(experiment.id, need, 'waiting');
+      await this.queue.add(job.name, job.data, job.opts);
+      inFlight += 1;
+      added += 1;
+    }
+    if (added > 0 && experiment.status === 'queued')
+      await this.repos.experiments.updateExperimentStatus(experiment.id, 'running', {
+        onlyFrom: ['queued'],
+      });
+    return added;
+  }
+
+  /** The job's row in this experiment (shared jobs have one per experiment). */
+  private async record(experimentId: string, need: Need, state: 'waiting' | 'active') {
+    await this.db.stageJob.upsert({
+      where: { experimentId_key: { experimentId, key: need.id } },
+      create: { experimentId, key: need.id, kind: need.kind, cellId: need.cellId, state },
+      update: {},
+    });
+  }
+
+  /**
+   * A job that failed for good: retried once for an experiment submitted after the failure
+   * (what failed then may work now), else its dependent cells fail and the rest go on.
+   */
+  private async failed(experiment: Experiment, need: Need) {
+    const job = await this.queue.getJob(need.id);
+    if (job?.finishedOn && job.finishedOn < experiment.createdAt.getTime()) {
+      await job.retry('failed');
+      return;
+    }
+    const reason = `${need.kind} job ${need.id} failed: ${job?.failedReason ?? 'unknown error'}`;
+    this.log(`${experiment.id}: ${reason}`);
+    if (need.name === 'report') {
+      await this.repos.experiments.updateExperimentStatus(experiment.id, 'failed', {
+        error: reason,
+        onlyFrom: ['queued', 'running'],
+      });
+      return;
+    }
+    for (const cellId of need.dependents) {
+      await this.db.cell.updateMany({
+        where: { experimentId: experiment.id, id: cellId, status: { in: ['pending', 'running'] } },
+        data: { status: 'failed' },
+      });
+    }
+    await this.db.stageJob.updateMany({
+      where: { experimentId: experiment.id, key: need.id },
+      data: { state: 'failed', error: reason.slice(0, 2000) },
+    });
+  }
+
+  /** Forgets cached specs of experiments that are no longer live. */
+  forget(experimentId: string) {
+    this.specs.delete(experimentId);
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * One stage job with real ports: the artifact store, the Postgres metrics sink and results, and
+ * progress into the BullMQ job. No BullMQ here, so it runs in the sandboxed processor and in
+ * tests alike.
+ *
+ *   prepare  → the dataset's manifest (models, prefixes, shard plan, eval sets)
+ *   shard    → one shard of behaviour samples
+ *   train    → one cell, resumed from its latest checkpoint
+ *   evaluate → the cell's evaluations (start and every epoch) and examples into Postgres
+ *   report   → report.html, results.json, results.csv; the experiment's final status
+ */
+import { type SweepSpec, sweepSpecSchema } from '@rdlab/core';
+import type { Repositories } from '@rdlab/db';
+import { PostgresMetricsSink } from '@rdlab/db';
+import type { JobName } from '@rdlab/jobs';
+import { parsePayload } from '@rdlab/jobs';
+import {
+  cellResult,
+  newCounters,
+  type Progress,
+  prepareJob,
+  reportJob,
+  type StageContext,
+  shardJob,
+  trainJob,
+  type WorkCounters,
+} from '@rdlab/pipeline';
+import { type ArtifactStore, getJson } from '@rdlab/store';
+
+/** What a job reports as BullMQ progress: the stage's current task. */
+export interface JobProgress {
+  label: string;
+  done: number;
+  total: number;
+  unit: string;
+  note?: string;
+}
+
+export interface StageDeps {
+  store: ArtifactStore;
+  repos: Repositories;
+  /** The Prisma client the metrics sink writes with. */
+  db: ConstructorParameters<typeof PostgresMetricsSink>[0];
+  baseDir: string;
+  workDir: string;
+  signal?: AbortSignal;
+  progress?: (progress: JobProgress) => void;
+  log?: (line: string) => void;
+}
+
+/** What a finished job returns (BullMQ's return value: small JSON). */
+export interface StageOutcome {
+  counters: WorkCounters;
+  [detail: string]: unknown;
+}
+
+const specs = new Map<string, SweepSpec>();
+
+/** The resolved spec a job names, parsed once per process (specs are immutable by key). */
+export async function loadSpec(store: ArtifactStore, key: string): Promise<SweepSpec> {
+  let spec = specs.get(key);
+  if (!spec) {
+    spec = sweepSpecSchema.parse(await getJson(store, key));
+    specs.set(key, spec);
+  }
+  return spec;
+}
+
+/** Job progress from the stage's tasks, at most one update a second. */
+function progressPort(deps: StageDeps): Progress {
+  const tasks = new Map<string, JobProgress>();
+  let last = 0;
+  const send = (task: JobProgress, force = false) => {
+    const now = Date.now();
+    if (!deps.progress || (!force && now - last < 1000)) return;
+    last = now;
+    deps.progress({ ...task });
+  };
+  return {
+    start(task) {
+      const p = { label: task.label, done: 0, total: task.total, unit: task.unit };
+      tasks.set(task.id, p);
+      send(p, true);
+    },
+    advance(id, amount = 1, note) {
+      const p = tasks.get(id);
+      if (!p) return;
+      p.done += amount;
+      if (note !== undefined) p.note = note;
+      send(p);
+    },
+    finish(id) {
+      const p = tasks.get(id);
+      if (p) send({ ...p, done: p.total }, true);
+      tasks.delete(id);
+    },
+    log(line) {
+      deps.log?.(line);
+    },
+  };
+}
+
+export async function runStage(
+  name: JobName,
+  data: unknown,
+  deps: StageDeps,
+): Promise<StageOutcome> {
+  const payload = parsePayload(name, data);
+  const spec = await loadSpec(deps.store, payload.specKey);
+  const metrics = new PostgresMetricsSink(deps.db, { experimentId: payload.experimentId });
+  const ctx: StageContext = {
+    store: deps.store,
+    metrics,
+    progress: progressPort(deps),
+    baseDir: deps.baseDir,
+    workDir: deps.workDir,
+    counters: newCounters(),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  };
+  try {
+    const detail = await dispatch(name, payload as never, spec, ctx, deps);
+    return { counters: ctx.counters, ...detail };
+  } finally {
+    await metrics.close();
+  }
+}
+
+type Payloads = {
+  [N in JobName]: ReturnType<typeof parsePayload<N>>;
+};
+
+async function dispatch(
+  name: JobName,
+  payload: Payloads[JobName],
+  spec: SweepSpec,
+  ctx: StageContext,
+  deps: StageDeps,
+): Promise<Record<string, unknown>> {
+  const { repos } = deps;
+  switch (name) {
+    case 'prepare': {
+      const p = payload as Payloads['prepare'];
+      const manifest = await prepareJob(ctx, spec, p.dataset);
+      return { dataset: manifest.dataset, rewardAccuracy: manifest.rewardAccuracy };
+    }
+    case 'shard': {
+      const p = payload as Payloads['shard'];
+      const sampled = await shardJob(ctx, spec, p.dataset, p.attribute, p.shardKey);
+      return { sampled };
+    }
+    case 'train': {
+      const p = payload as Payloads['train'];
+      await repos.cells.updateCell(p.experimentId, p.cellId, { status: 'running' });
+      const result = await trainJob(ctx, spec, p.cellId);
+      return { epochs: result.epochs.length, acc: result.final.acc, reward: result.final.reward };
+    }
+    case 'evaluate': {
+      const p = payload as Payloads['evaluate'];
+      return publishEvaluation(deps, p.experimentId, p.cellId);
+    }
+    case 'report': {
+      const p = payload as Payloads['report'];
+      const cells = await repos.cells.listCells(p.experimentId);
+      const report = await reportJob(
+        ctx,
+        spec,
+        cells.filter((c) => c.status === 'succeeded').map((c) => c.id),
+        experimentPrefix(p.experimentId),
+      );
+      const succeeded = cells.filter((c) => c.status === 'succeeded').length;
+      const status =
+        succeeded === cells.length ? 'succeeded' : succeeded === 0 ? 'failed' : 'partial';
+      await repos.experiments.updateExperimentStatus(p.experimentId, status, {
+        onlyFrom: ['queued', 'running'],
+        ...(status === 'succeeded'
+          ? {}
+          : { error: `${cells.length - succeeded} of ${cells.length} cells did not finish` }),
+      });
+      return { status, variants: report.variants.length };
+    }
+  }
+}
+
+/** Where an experiment's report, results.json and results.csv live in the store. */
+export const experimentPrefix = (experimentId: string) => `experiments/${experimentId}`;
+
+/**
+ * The cell's evaluations into Postgres: the start point (epoch 0) and every epoch, with the
+ * authors'-style training figures beside the held-out ones, and the final examples.
+ */
+async function publishEvaluation(deps: StageDeps, experimentId: string, cellId: string) {
+  const result = await cellResult(deps.store, cellId);
+  if (!result) throw new Error(`cell ${cellId} has no result yet: its train job has not finished`);
+  const { repos } = deps;
+  const { perSample: _p, examples: _e, ...start } = result.start;
+  const rows = [
+    { epoch: 0, metrics: start },
+    ...result.epochs.map((e) => ({
+      epoch: e.epoch,
+      metrics: {
+        ...e.eval,
+        meanLoss: e.meanLoss,
+        keptFraction: e.keptFraction,
+        ...(e.train ? { authors: e.train } : {}),
+      },
+    })),
+  ];
+  for (const row of rows) {
+    await repos.results.upsertEvalResult({
+      experimentId,
+      cellId,
+      epoch: row.epoch,
+      metrics: row.metrics,
+      acc: row.metrics.acc,
+      reward: row.metrics.reward,
+    });
+  }
+  const finalEpoch = result.epochs.at(-1)?.epoch ?? 0;
+  await repos.results.replaceExamples(
+    experimentId,
+    cellId,
+    finalEpoch,
+    result.final.examples.map((e) => ({
+      prefix: e.prefix,
+      text: e.generation,
+      reward: e.reward,
+      acc: e.acc,
+    })),
+  );
+  await repos.cells.updateCell(experimentId, cellId, {
+    status: 'succeeded',
+    epochsDone: finalEpoch,
+  });
+  return { epochs: finalEpoch, acc: result.final.acc, reward: result.final.reward };
+}

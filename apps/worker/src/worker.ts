@@ -1,0 +1,202 @@
+/**
+ * A worker: one BullMQ Worker on the stages queue, concurrency 1 (one accelerator, or one
+ * single-threaded CPU engine), its processor sandboxed in a child process so locks renew while
+ * a stage computes. The main process keeps Postgres current (stage jobs, heartbeats), exports
+ * Prometheus metrics and cancels the running job when every experiment that needs it is cancelled.
+ *
+ * A worker killed with SIGKILL loses its lock; after `lockDuration` another worker's stall check
+ * moves the job back to the queue, and the train stage resumes the cell from its last epoch's
+ * checkpoint: at most one epoch is lost.
+ */
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createDb, type Db, Repositories } from '@rdlab/db';
+import {
+  CANCEL_CHANNEL,
+  isJobName,
+  jobDefinition,
+  lockOptionsFromEnv,
+  QUEUES,
+  redisConnection,
+  workerOptions,
+} from '@rdlab/jobs';
+import { initBackend } from '@rdlab/ml';
+import { createLogger, createMetrics, METRICS_CONTENT_TYPE, metricsText } from '@rdlab/telemetry';
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { configEnv, type WorkerConfig } from './config.js';
+import { SHUTDOWN_REASON } from './processor.js';
+
+const HEARTBEAT_MS = 5000;
+const processorFile = fileURLToPath(new URL('./processor.ts', import.meta.url));
+
+export interface RunningWorker {
+  readonly id: string;
+  readonly backend: string;
+  readonly worker: Worker;
+  /** Prometheus port when one was asked for. */
+  readonly metricsPort: number | null;
+  /** Finishes the running job (or cancels it after `graceMs`), then stops. */
+  close(graceMs?: number): Promise<void>;
+}
+
+type StageState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled';
+
+/** A job's row in every experiment that asked for it (shared shards and cells have several). */
+async function transition(
+  db: Db,
+  key: string,
+  state: StageState,
+  details: { worker?: string; backend?: string; error?: string | null; attempts?: number } = {},
+) {
+  const now = new Date();
+  await db.stageJob.updateMany({
+    where: { key },
+    data: {
+      state,
+      ...(details.worker !== undefined ? { worker: details.worker } : {}),
+      ...(details.backend !== undefined ? { backend: details.backend } : {}),
+      ...(details.error !== undefined ? { error: details.error } : {}),
+      ...(details.attempts !== undefined ? { attempts: details.attempts } : {}),
+      ...(state === 'active' ? { startedAt: now, finishedAt: null } : {}),
+      ...(state === 'completed' || state === 'failed' || state === 'cancelled'
+        ? { finishedAt: now }
+        : {}),
+    },
+  });
+}
+
+export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
+  const log = createLogger({ name: `worker ${config.workerId}` });
+  const backend = (await initBackend(undefined, (line) => log.info(line))).name;
+  const db = createDb(config.databaseUrl);
+  const repos = new Repositories(db);
+  const metrics = createMetrics(undefined, { defaultMetrics: true });
+  metrics.workersActive.set({ backend }, 1);
+  const started = new Map<string, number>();
+
+  const worker = new Worker(QUEUES.stages, processorFile, {
+    connection: redisConnection(config.redisUrl, {
+      role: 'worker',
+      connectionName: config.workerId,
+    }),
+    concurrency: 1,
+    useWorkerThreads: false,
+    // The sandboxed processor reads its configuration from the environment.
+    workerForkOptions: { env: { ...process.env, ...configEnv(config) } },
+    ...lockOptionsFromEnv(workerOptions(QUEUES.stages)),
+  });
+  let current: Job | null = null;
+
+  worker.on('active', (job) => {
+    current = job;
+    started.set(job.id ?? '', performance.now());
+    if (job.attemptsMade > 0 && isJobName(job.name))
+      metrics.jobRetriesTotal.inc({ stage: jobDefinition(job.name).stage });
+    void transition(db, job.id ?? '', 'active', {
+      worker: config.workerId,
+      backend,
+      attempts: job.attemptsMade + 1,
+      error: null,
+    }).catch((error) => log.error({ err: error }, 'stage job update failed'));
+    void beat();
+  });
+  worker.on('completed', (job, result: { counters?: Record<string, number> } | undefined) => {
+    current = null;
+    const stage = isJobName(job.name) ? jobDefinition(job.name).stage : 'report';
+    const t0 = started.get(job.id ?? '');
+    if (t0 !== undefined)
+      metrics.jobDurationSeconds.observe({ stage }, (performance.now() - t0) / 1000);
+    const counters = result?.counters ?? {};
+    if (counters.sampledSequences) metrics.samplesTotal.inc({ stage }, counters.sampledSequences);
+    void transition(db, job.id ?? '', 'completed').catch((error) =>
+      log.error({ err: error }, 'stage job update failed'),
+    );
+    void beat();
+  });
+  worker.on('failed', (job, error) => {
+    current = null;
+    if (!job) return;
+    const stage = isJobName(job.name) ? jobDefinition(job.name).stage : 'report';
+    metrics.jobFailuresTotal.inc({ stage });
+    const final =
+      job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+    log.warn({ job: job.id, attempt: job.attemptsMade, final }, error.message);
+    void transition(db, job.id ?? '', final ? 'failed' : 'waiting', {
+      error: error.message.slice(0, 2000),
+    }).catch((e) => log.error({ err: e }, 'stage job update failed'));
+    void beat();
+  });
+  worker.on('error', (error) => log.error({ err: error }, 'worker error'));
+
+  async function beat() {
+    try {
+      await repos.workers.heartbeat({
+        id: config.workerId,
+        backend,
+        hostname: hostname(),
+        currentJob: current?.id ?? null,
+      });
+    } catch (error) {
+      log.warn({ err: error }, 'heartbeat failed');
+    }
+  }
+  await beat();
+  const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
+
+  // Cancellation: stop the running job once no live experiment needs it.
+  const subscriber = new Redis(redisConnection(config.redisUrl, { role: 'worker' }));
+  await subscriber.subscribe(CANCEL_CHANNEL);
+  subscriber.on('message', (_channel, experimentId: string) => {
+    const job = current;
+    if (!job?.id) return;
+    void (async () => {
+      const live = await db.stageJob.count({
+        where: { key: job.id, experiment: { status: { in: ['queued', 'running'] } } },
+      });
+      if (live === 0 && current?.id === job.id) {
+        log.info({ job: job.id, experimentId }, 'cancelling: its experiments were cancelled');
+        worker.cancelJob(job.id as string, `experiment ${experimentId} cancelled`);
+      }
+    })().catch((error) => log.error({ err: error }, 'cancel check failed'));
+  });
+
+  let server: Server | null = null;
+  let metricsPort: number | null = null;
+  if (config.metricsPort !== null) {
+    server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      metricsText(metrics.registry).then(
+        (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    });
+    await new Promise<void>((resolve) =>
+      server?.listen(config.metricsPort ?? 0, '127.0.0.1', resolve),
+    );
+    const address = server.address();
+    metricsPort = typeof address === 'object' && address ? address.port : null;
+  }
+
+  log.info({ backend, queue: QUEUES.stages }, 'worker started');
+  return {
+    id: config.workerId,
+    backend,
+    worker,
+    metricsPort,
+    async close(graceMs = 30_000) {
+      clearInterval(heartbeat);
+      const timer = setTimeout(() => worker.cancelAllJobs(SHUTDOWN_REASON), graceMs);
+      await worker.close();
+      clearTimeout(timer);
+      await subscriber.quit().catch(() => {});
+      await repos.workers.removeWorker(config.workerId).catch(() => false);
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await db.$disconnect();
+    },
+  };
+}
