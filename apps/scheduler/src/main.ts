@@ -73,6 +73,7 @@ export async function startScheduler(config: SchedulerConfig): Promise<RunningSc
     log: (line) => log.info(line),
   });
   let isLeader = false;
+  let lastWarning = 0;
   let running: Promise<number> | null = null;
   const tick = async () => {
     if (running) return running;
@@ -81,8 +82,11 @@ export async function startScheduler(config: SchedulerConfig): Promise<RunningSc
         if (!isLeader) isLeader = await leader(db);
         return isLeader ? await scheduler.tick() : 0;
       } catch (error) {
-        // Redis or Postgres away for a while: try again next tick.
-        log.warn({ err: error }, 'tick failed');
+        // Redis or Postgres away for a while: try again next tick, warn every 10 s at most.
+        if (Date.now() - lastWarning > 10_000) {
+          lastWarning = Date.now();
+          log.warn({ err: error }, 'tick failed; retrying every tick');
+        }
         return 0;
       } finally {
         running = null;
