@@ -1,15 +1,20 @@
 /**
  * The rdlab command line.
  *
+ *   rdlab demo                               the demo sweep on the embedded stack
+ *   rdlab up                                 the embedded stack: API, scheduler, a worker
+ *   rdlab submit examples/demo.yaml --watch  a sweep through any API
  *   rdlab spec validate examples/table1.yaml
- *   rdlab spec expand examples/demo.yaml --json
+ *   rdlab run examples/demo.yaml --local     in one process
  */
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommands } from './commands/bench.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerEvalTextCommand } from './commands/eval-text.js';
 import { registerModelCommands } from './commands/model.js';
+import { registerPlanCommand } from './commands/plan.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerServiceCommands } from './commands/service.js';
 import { registerSpecCommands } from './commands/spec.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -20,7 +25,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerSpecCommands(program);
+  registerPlanCommand(program);
   registerRunCommand(program);
+  registerServiceCommands(program);
   registerEvalTextCommand(program);
   registerModelCommands(program);
   registerBenchCommands(program);

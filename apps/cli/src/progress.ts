@@ -57,6 +57,14 @@ export class TerminalProgress implements Progress {
     this.draw(false);
   }
 
+  /** Raises a task's total when more work appeared (queued jobs of a running experiment). */
+  grow(id: string, total: number): void {
+    const t = this.tasks.get(id);
+    if (!t || total <= t.total) return;
+    t.total = total;
+    this.draw(false);
+  }
+
   finish(id: string): void {
     const t = this.tasks.get(id);
     if (!t) return;

@@ -7,7 +7,7 @@
 import { createDb, type Db, Repositories } from '@rdlab/db';
 import { QUEUES, redisConnection } from '@rdlab/jobs';
 import { openStore } from '@rdlab/store';
-import { createLogger } from '@rdlab/telemetry';
+import { createLogger, type Logger } from '@rdlab/telemetry';
 import { Queue } from 'bullmq';
 import { Scheduler } from './reconciler.js';
 
@@ -22,6 +22,8 @@ export interface SchedulerConfig {
   store: string;
   intervalMs?: number;
   maxInFlightPerExperiment?: number;
+  /** @defaultValue a pino logger named scheduler on stdout */
+  logger?: Logger;
 }
 
 export interface RunningScheduler {
@@ -62,7 +64,7 @@ async function leader(db: Db): Promise<boolean> {
 }
 
 export async function startScheduler(config: SchedulerConfig): Promise<RunningScheduler> {
-  const log = createLogger({ name: 'scheduler' });
+  const log = config.logger ?? createLogger({ name: 'scheduler' });
   // One connection, so the session-level advisory lock stays with this process.
   const db = createDb(config.databaseUrl, { maxConnections: 1 });
   const queue = new Queue(QUEUES.stages, {

@@ -33,6 +33,23 @@ export {
   tokenizerKey,
 } from './keys.js';
 export {
+  type BackendEstimate,
+  PLAN_STAGES,
+  type PlannedModel,
+  type PlanStage,
+  planSweep,
+  presetFromName,
+  type StagePlan,
+  type SweepPlan,
+  type WorkFlops,
+} from './plan.js';
+export {
+  type FormatPlanOptions,
+  formatDuration,
+  formatPlan,
+  secondsOnWorkers,
+} from './plan-format.js';
+export {
   MemoryMetrics,
   type MetricPoint,
   type MetricsSink,
@@ -61,7 +78,7 @@ export { type DatasetSummary, runSweep, type SweepRun } from './run-sweep.js';
 export { type BehaviorSample, decodeShard, encodeShard } from './shard-file.js';
 export {
   cellResult,
-  cellShardKeys,
+  cellResultKey,
   findCell,
   manifestKey,
   type PreparedManifest,
@@ -70,4 +87,5 @@ export {
   shardJob,
   trainJob,
 } from './stage-jobs.js';
+export { type Measurement, THROUGHPUTS, type Throughput } from './throughputs.js';
 export { type CellResult, type EpochRecord, epochSamples, trainCell } from './train.js';

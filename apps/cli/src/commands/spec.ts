@@ -27,6 +27,13 @@ async function readSpec(file: string): Promise<SpecValidation> {
   return parsed.ok ? validateSpec(parsed.value) : parsed;
 }
 
+/** A valid spec file's spec and cells, or a CliError listing every problem with its path. */
+export async function readValidSpec(file: string) {
+  const result = await readSpec(file);
+  if (!result.ok) reportProblems(file, result);
+  return result;
+}
+
 function reportProblems(file: string, result: Extract<SpecValidation, { ok: false }>): never {
   const n = result.problems.length;
   throw new CliError(
