@@ -163,14 +163,29 @@ const UNAVAILABLE_CODES = new Set([
   '57P03',
 ]);
 const UNAVAILABLE_NAMES = new Set(['PrismaClientInitializationError', 'MaxRetriesPerRequestError']);
+/** `meta.driverAdapterError.cause.kind` of Prisma's driver-adapter errors. */
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
 const UNAVAILABLE_MESSAGE =
   /Stream isn't writeable|enableOfflineQueue|Connection is closed|Connection terminated|ECONNREFUSED|Can't reach database server|connect ETIMEDOUT/;
 
 /** Whether `error` (or one of its causes) says Postgres or Redis cannot be reached. */
 export function isUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 6 || error === null || typeof error !== 'object') return false;
-  const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+  const e = error as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    meta?: { driverAdapterError?: { cause?: { kind?: unknown } } };
+  };
   if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  const kind = e.meta?.driverAdapterError?.cause?.kind;
+  if (typeof kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(kind)) return true;
   if (typeof e.name === 'string' && UNAVAILABLE_NAMES.has(e.name)) return true;
   if (typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message)) return true;
   if (error instanceof AggregateError && error.errors.some((x) => isUnavailable(x, depth + 1)))

@@ -23,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { createDb, Repositories } from '@rdlab/db';
 import { QUEUES, redisConnection } from '@rdlab/jobs';
 import { openStore } from '@rdlab/store';
-import { createLogger, type Logger } from '@rdlab/telemetry';
+import { createLogger, type Logger, type LoggerOptions } from '@rdlab/telemetry';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -52,8 +52,8 @@ export interface ApiConfig {
   port?: number;
   /** @defaultValue '127.0.0.1' */
   host?: string;
-  /** @defaultValue 'info' */
-  logLevel?: string;
+  /** pino level of the default logger. @defaultValue 'info' */
+  logLevel?: LoggerOptions['level'];
   /** Fastify's logger; @defaultValue a pino logger named rdlab-api at `logLevel` */
   logger?: Logger;
   options?: ApiOptionsInput;
@@ -90,7 +90,8 @@ export function apiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     store: required('RDLAB_STORE', 'the artifact store: a directory or s3://bucket/prefix'),
     port,
     host: env.RDLAB_API_HOST || '127.0.0.1',
-    logLevel: env.RDLAB_LOG_LEVEL || 'info',
+    // createLogger rejects an unknown level, naming the valid ones.
+    logLevel: (env.RDLAB_LOG_LEVEL || 'info') as LoggerOptions['level'],
   };
 }
 
@@ -100,9 +101,7 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
     config.logger ??
     createLogger({
       name: 'rdlab-api',
-      level: (config.logLevel ?? 'info') as NonNullable<
-        Parameters<typeof createLogger>[0]['level']
-      >,
+      level: config.logLevel ?? 'info',
     });
   const store = await openStore(config.store);
   const db = createDb(config.databaseUrl, {
@@ -110,7 +109,10 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
   });
   const connection = redisConnection(config.redisUrl, { role: 'producer' });
   const redis = new Redis({ ...connection, connectionName: 'rdlab-api' });
-  const queue = new Queue(QUEUES.stages, { connection });
+  // The queue gets a client of ours, not options: BullMQ's close() quits a client it made, and a
+  // quit refused while Redis is down leaves that client reconnecting forever; ours we disconnect.
+  const queueRedis = new Redis({ ...connection, connectionName: 'rdlab-api-queue' });
+  const queue = new Queue(QUEUES.stages, { connection: queueRedis });
   let app: FastifyInstance;
   try {
     app = buildApi({
@@ -129,7 +131,9 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
   // Only what this function opened is closed with the app.
   app.addHook('onClose', closeBackends);
   async function closeBackends() {
-    await Promise.allSettled([queue.close(), redis.quit().catch(() => redis.disconnect())]);
+    await queue.close().catch(() => {});
+    queueRedis.disconnect();
+    redis.disconnect();
     await db.$disconnect();
   }
 
@@ -138,7 +142,13 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
     new Promise((ready) => redis.once('ready', ready)),
     new Promise((later) => setTimeout(later, 5000).unref()),
   ]);
-  const url = await app.listen({ port: config.port ?? 8080, host: config.host ?? '127.0.0.1' });
+  let url: string;
+  try {
+    url = await app.listen({ port: config.port ?? 8080, host: config.host ?? '127.0.0.1' });
+  } catch (error) {
+    await app.close(); // closes the backends too
+    throw error;
+  }
   logger.info({ url }, 'rdlab-api listening');
   return { app, url, close: () => app.close() };
 }

@@ -100,9 +100,19 @@ const sweepCellProperties = {
   seed: { type: 'integer' },
 };
 
+/** An experiment's evaluations by cell id, for {@link cellView}. */
+export function resultsByCell(results: readonly EvalResult[]): Map<string, EvalResult[]> {
+  const byCell = new Map<string, EvalResult[]>();
+  for (const result of results) {
+    const list = byCell.get(result.cellId);
+    if (list) list.push(result);
+    else byCell.set(result.cellId, [result]);
+  }
+  return byCell;
+}
+
 /** A cell with its status and headline results (GET /v1/experiments/:id/cells). */
-export function cellView(cell: Cell, results: readonly EvalResult[]) {
-  const mine = results.filter((r) => r.cellId === cell.id);
+export function cellView(cell: Cell, mine: readonly EvalResult[]) {
   const start = mine.find((r) => r.epoch === 0);
   const latest = mine.reduce<EvalResult | undefined>(
     (best, r) => (best === undefined || r.epoch > best.epoch ? r : best),

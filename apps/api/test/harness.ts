@@ -64,7 +64,9 @@ export async function startHarness(options: ApiOptionsInput = {}): Promise<Harne
   const repos = new Repositories(db);
   const connection = redisConnection(redisServer.url, { role: 'producer' });
   const redis = new Redis(connection);
-  const queue = new Queue(QUEUES.stages, { connection });
+  // A client of ours (see main.ts): disconnected on close even while Redis is down.
+  const queueRedis = new Redis(connection);
+  const queue = new Queue(QUEUES.stages, { connection: queueRedis });
   await Promise.all([new Promise((ready) => redis.once('ready', ready)), queue.waitUntilReady()]);
   const store = new LocalDirectoryStore(join(dir, 'store'));
   const apps: FastifyInstance[] = [];
@@ -113,6 +115,7 @@ export async function startHarness(options: ApiOptionsInput = {}): Promise<Harne
     async close() {
       await Promise.allSettled(apps.map((a) => a.close()));
       await queue.close().catch(() => {});
+      queueRedis.disconnect();
       redis.disconnect();
       await db.$disconnect();
       await Promise.allSettled([redisNow.stop(), pg.stop()]);

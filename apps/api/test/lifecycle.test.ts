@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CANCEL_CHANNEL, redisConnection } from '@rdlab/jobs';
 import { putJson } from '@rdlab/store';
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { DEMO_YAML, errorOf, type Harness, json, startHarness } from './harness.js';
 
@@ -250,47 +250,88 @@ describe('cancel, results, cells, metrics and events', { timeout: 60_000 }, () =
 
   it('streams progress as Server-Sent Events and ends with event: done', async () => {
     const { id, cells } = await submit('events');
-    const stream = h.request({ method: 'GET', url: `/v1/experiments/${id}/events` });
-    await sleep(150);
-    await h.repos.experiments.updateExperimentStatus(id, 'running');
-    await h.repos.cells.updateCell(id, cells[0]?.id ?? '', { status: 'running' });
-    await sleep(150);
-    await h.repos.experiments.updateExperimentStatus(id, 'succeeded');
-    const response = await stream;
-    assert.equal(response.statusCode, 200);
-    assert.match(String(response.headers['content-type']), /^text\/event-stream/);
-    const events = response.body
-      .split('\n\n')
-      .filter((block) => block.startsWith('event: '))
-      .map((block) => {
-        const [event, data] = block.split('\n');
-        return { event: event?.slice('event: '.length), data: JSON.parse(data?.slice(6) ?? '') };
-      });
-    const progress = events.filter((e) => e.event === 'progress');
-    assert.ok(progress.length >= 2, response.body);
-    assert.equal(progress[0]?.data.status, 'queued');
-    assert.equal(progress[0]?.data.cells.pending, 6);
-    assert.ok(progress.some((e) => e.data.cells.running === 1));
-    // Unchanged progress is not repeated.
-    const texts = progress.map((e) => JSON.stringify(e.data));
-    assert.ok(texts.every((t, i) => i === 0 || t !== texts[i - 1]));
-    assert.deepEqual(events.at(-1), { event: 'done', data: { status: 'succeeded' } });
+    const app = h.buildApp({ sseIntervalMs: 25 });
+    try {
+      const stream = await openEvents(app, `/v1/experiments/${id}/events`, h.team.token);
+      assert.equal(stream.response.status, 200);
+      assert.match(String(stream.response.headers.get('content-type')), /^text\/event-stream/);
+      const events: SseEvent[] = [];
+      const first = await stream.next();
+      assert.equal(first?.event, 'progress');
+      assert.equal(first?.data.status, 'queued');
+      assert.equal(first?.data.cells.pending, 6);
+      events.push(first as SseEvent);
+
+      await h.repos.experiments.updateExperimentStatus(id, 'running');
+      await h.repos.cells.updateCell(id, cells[0]?.id ?? '', { status: 'running' });
+      for (;;) {
+        const event = await stream.next();
+        assert.ok(event, 'the stream ended early');
+        events.push(event);
+        if (event.data.cells?.running === 1) break;
+      }
+      assert.equal(events.at(-1)?.data.status, 'running');
+
+      await h.repos.experiments.updateExperimentStatus(id, 'succeeded');
+      for (let event = await stream.next(); event; event = await stream.next()) events.push(event);
+      assert.deepEqual(events.at(-1), { event: 'done', data: { status: 'succeeded' } });
+      // Unchanged progress is not repeated.
+      const texts = events.filter((e) => e.event === 'progress').map((e) => JSON.stringify(e.data));
+      assert.ok(
+        texts.every((t, i) => i === 0 || t !== texts[i - 1]),
+        texts.join('\n'),
+      );
+    } finally {
+      await app.close();
+    }
   });
 
   it('ends open event streams when the app closes', async () => {
     const { id } = await submit('closing');
     const app = h.buildApp({ sseIntervalMs: 25 });
-    await app.ready();
-    const stream = app.inject({
-      method: 'GET',
-      url: `/v1/experiments/${id}/events`,
-      headers: { authorization: `Bearer ${h.team.token}` },
-    });
-    await sleep(200);
+    const stream = await openEvents(app, `/v1/experiments/${id}/events`, h.team.token);
+    assert.equal((await stream.next())?.event, 'progress');
     const started = Date.now();
     await app.close();
-    const response = await stream;
+    for (let event = await stream.next(); event; event = await stream.next()) {}
     assert.ok(Date.now() - started < 2000);
-    assert.match(response.body, /event: progress/);
   });
 });
+
+interface SseEvent {
+  event: string;
+  // biome-ignore lint/suspicious/noExplicitAny: event payloads are read field by field
+  data: any;
+}
+
+/** Listens on a free port and reads `url`'s event stream one event at a time. */
+async function openEvents(app: FastifyInstance, url: string, token: string) {
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const response = await fetch(`${base}${url}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = response.body;
+  assert.ok(body);
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  return {
+    response,
+    /** The next `event:` block, or null once the stream ended. */
+    async next(): Promise<SseEvent | null> {
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (!block.startsWith('event: ')) continue; // retry: and keep-alive comments
+          const [event, data] = block.split('\n');
+          return {
+            event: event?.slice('event: '.length) ?? '',
+            data: JSON.parse(data?.slice(6) ?? ''),
+          };
+        }
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buffer += value;
+      }
+    },
+  };
+}

@@ -4,9 +4,11 @@
  * listening on a real port and closing what it opened.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { QUEUES } from '@rdlab/jobs';
 import { apiConfig, startApi } from '../src/main.js';
 import { errorOf, type Harness, json, startHarness } from './harness.js';
@@ -215,5 +217,56 @@ describe('queue, workers, probes, metrics and OpenAPI', { timeout: 60_000 }, () 
     // The harness's own connections are untouched.
     assert.equal(await h.redis.ping(), 'PONG');
     assert.equal((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+  });
+
+  it('runs as a program: listens, and exits 0 on SIGTERM', async () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main], {
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+      env: {
+        ...process.env,
+        REDIS_URL: h.redisServer.url,
+        DATABASE_URL: h.pg.url,
+        RDLAB_STORE: `${h.dir}/store`,
+        RDLAB_API_PORT: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 200 && !url; i++) {
+        await sleep(100);
+        url = /"url":"(http:[^"]+)"/.exec(output)?.[1];
+      }
+      assert.ok(url, `no 'listening' line:\n${output}`);
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 0, output);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  // Last: Postgres stays down.
+  it('answers 503 RDLAB_UNAVAILABLE (Retry-After: 5) while Postgres is down, and /readyz names it', async () => {
+    await h.pg.stop();
+    const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 503);
+    const checks = errorOf(ready).details.checks as Record<string, string>;
+    assert.match(checks.postgres ?? '', /^failed: .*reach database server/);
+    assert.equal(checks.redis, 'ok');
+    const list = await h.request({ method: 'GET', url: '/v1/experiments' });
+    assert.equal(list.statusCode, 503, list.body);
+    assert.equal(list.headers['retry-after'], '5');
+    assert.equal(errorOf(list).code, 'RDLAB_UNAVAILABLE');
+    assert.doesNotMatch(list.body, /127\.0\.0\.1|prisma/i);
   });
 });

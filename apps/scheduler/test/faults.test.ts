@@ -63,7 +63,7 @@ describe('faults', { timeout: 400_000 }, () => {
   const children: ChildProcess[] = [];
 
   /** A worker process in its own process group, so SIGKILL takes its sandbox child too. */
-  function spawnWorker(id: string): ChildProcess {
+  function spawnWorker(id: string, env: Record<string, string> = {}): ChildProcess {
     const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, workerMain], {
       env: {
         ...process.env,
@@ -75,15 +75,35 @@ describe('faults', { timeout: 400_000 }, () => {
         RDLAB_LOCK_DURATION_MS: '2000',
         RDLAB_STALLED_INTERVAL_MS: '1000',
         RDLAB_SHUTDOWN_GRACE_MS: '1000',
+        ...env,
       },
-      stdio: 'ignore',
+      stdio: process.env.RDLAB_TEST_VERBOSE ? 'inherit' : 'ignore',
       detached: true,
     });
     children.push(child);
     return child;
   }
 
+  /** Stops every worker of the previous tests, so each test knows who runs its jobs. */
+  async function stopWorkers() {
+    await Promise.all(
+      children.splice(0).map(
+        (c) =>
+          new Promise<void>((done) => {
+            if (c.exitCode !== null || c.signalCode !== null) return done();
+            c.once('exit', () => done());
+            try {
+              process.kill(-(c.pid as number), 'SIGKILL');
+            } catch {
+              done();
+            }
+          }),
+      ),
+    );
+  }
+
   async function submit(text: string) {
+    await stopWorkers();
     const { spec: resolved, cells } = parseSweepSpec(text);
     const team = (await repos.teams.findTeamByName('lab')) ?? (await repos.teams.createTeam('lab'));
     const { experiment } = await repos.experiments.createExperiment({
@@ -213,9 +233,45 @@ describe('faults', { timeout: 400_000 }, () => {
     );
   });
 
+  it('SIGTERM releases the running cell at a step boundary; another worker resumes at that step', async () => {
+    const epochs = 3;
+    const { id, spec: resolved, cells } = await submit(spec(epochs, [7]));
+    const cell = cells[0]!;
+    const first = spawnWorker('leaving');
+    await until('training to be under way', async () => {
+      const steps = await db.metricPoint.count({ where: { cellId: cell.id, name: 'train/loss' } });
+      return steps >= 5;
+    });
+    process.kill(first.pid as number, 'SIGTERM');
+    const released = await until('the checkpoint of the release', () =>
+      maybeJson<{ partial?: { step: number } }>(store, `cells/${cell.id}/latest.json`).then((l) =>
+        l?.partial ? l : null,
+      ),
+    );
+    await until('the leaving worker to exit', async () => first.exitCode !== null);
+    spawnWorker('arriving');
+    const experiment = await finished(id);
+    assert.equal(experiment.status, 'succeeded', experiment.error ?? '');
+    const train = await db.stageJob.findFirstOrThrow({
+      where: { experimentId: id, kind: 'train' },
+    });
+    assert.equal(train.worker, 'arriving');
+    assert.ok(released.partial, 'the release left a checkpoint between two steps');
+    const steps = await db.metricPoint.count({ where: { cellId: cell.id, name: 'train/loss' } });
+    assert.equal(steps, epochs * (400 / 8), 'no step was done twice');
+    const result = await getJson<CellResult>(store, `cells/${cell.id}/result.json`);
+    const local = await uninterrupted(resolved, cells);
+    assert.deepEqual(
+      [result.final.acc, result.epochs.map((e) => e.meanLoss)],
+      [local.results[0]!.final.acc, local.results[0]!.epochs.map((e) => e.meanLoss)],
+    );
+  });
+
   it('a Redis restart mid-run loses no job and trains no cell twice', async () => {
     const epochs = 2;
     const { id, cells } = await submit(spec(epochs, [2, 3]));
+    // A lock that outlives the outage, as in production (5 min): the drill is about Redis.
+    spawnWorker('steady', { RDLAB_LOCK_DURATION_MS: '30000' });
     await until('training to start', () =>
       db.stageJob.findFirst({ where: { experimentId: id, kind: 'train', state: 'active' } }),
     );

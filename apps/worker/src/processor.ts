@@ -9,7 +9,7 @@ import { isJobName } from '@rdlab/jobs';
 import { initBackend } from '@rdlab/ml';
 import { type ArtifactStore, openStore } from '@rdlab/store';
 import type { SandboxedJob } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError, WaitingError } from 'bullmq';
 import { workerConfig } from './config.js';
 import { runStage } from './stage-runner.js';
 
@@ -27,10 +27,18 @@ function setUp() {
   return ready;
 }
 
-export default async function process(job: SandboxedJob, _token?: string, signal?: AbortSignal) {
+export default async function process(job: SandboxedJob, token?: string, signal?: AbortSignal) {
   if (!isJobName(job.name)) throw new UnrecoverableError(`unknown job name '${job.name}'`);
   const config = workerConfig();
   const { store, db } = await setUp();
+  // One BullMQ signal, two meanings: a worker shutting down releases the job (the train stage
+  // checkpoints at its next step), a cancelled experiment stops it.
+  const cancel = new AbortController();
+  const release = new AbortController();
+  signal?.addEventListener('abort', () => {
+    if (String(signal.reason) === SHUTDOWN_REASON) release.abort(signal.reason);
+    else cancel.abort(signal.reason);
+  });
   try {
     return await runStage(job.name, job.data, {
       store,
@@ -38,7 +46,8 @@ export default async function process(job: SandboxedJob, _token?: string, signal
       repos: new Repositories(db),
       baseDir: config.baseDir,
       workDir: config.workDir,
-      ...(signal ? { signal } : {}),
+      signal: cancel.signal,
+      release: release.signal,
       progress: (p) => {
         void job.updateProgress(p as unknown as object);
       },
@@ -47,10 +56,14 @@ export default async function process(job: SandboxedJob, _token?: string, signal
       },
     });
   } catch (error) {
-    // A worker shutting down releases its job for another worker (the train stage resumes from
-    // its last checkpoint); a job whose experiments were cancelled is not retried.
-    if (signal?.aborted && String(signal.reason) !== SHUTDOWN_REASON)
-      throw new UnrecoverableError(`cancelled: ${String(signal.reason ?? '')}`);
+    // Released: back to the queue at once, no attempt spent, for another worker to resume.
+    if (release.signal.aborted) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    // Cancelled: its experiments asked it to stop; not retried.
+    if (cancel.signal.aborted)
+      throw new UnrecoverableError(`cancelled: ${String(cancel.signal.reason ?? '')}`);
     throw error;
   }
 }

@@ -44,6 +44,8 @@ export interface StageDeps {
   baseDir: string;
   workDir: string;
   signal?: AbortSignal;
+  /** Stop at the next step boundary after a checkpoint (a worker shutting down). */
+  release?: AbortSignal;
   progress?: (progress: JobProgress) => void;
   log?: (line: string) => void;
 }
@@ -116,6 +118,7 @@ export async function runStage(
     workDir: deps.workDir,
     counters: newCounters(),
     ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.release ? { release: deps.release } : {}),
   };
   try {
     const detail = await dispatch(name, payload as never, spec, ctx, deps);

@@ -4,6 +4,8 @@
  * a stage computes. The main process keeps Postgres current (stage jobs, heartbeats), exports
  * Prometheus metrics and cancels the running job when every experiment that needs it is cancelled.
  *
+ * SIGTERM releases the running job: the train stage checkpoints at its next step and the job
+ * goes back to the queue for another worker to resume there.
  * A worker killed with SIGKILL loses its lock; after `lockDuration` another worker's stall check
  * moves the job back to the queue, and the train stage resumes the cell from its last epoch's
  * checkpoint: at most one epoch is lost.
@@ -147,6 +149,8 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
 
   // Cancellation: stop the running job once no live experiment needs it.
   const subscriber = new Redis(redisConnection(config.redisUrl, { role: 'worker' }));
+  // While Redis is away the client reconnects by itself; the queue logs the outage already.
+  subscriber.on('error', () => {});
   await subscriber.subscribe(CANCEL_CHANNEL);
   subscriber.on('message', (_channel, experimentId: string) => {
     const job = current;
@@ -190,7 +194,10 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     metricsPort,
     async close(graceMs = 30_000) {
       clearInterval(heartbeat);
-      const timer = setTimeout(() => worker.cancelAllJobs(SHUTDOWN_REASON), graceMs);
+      // Release the running job at once (a train step ends, a checkpoint is written, the job
+      // goes back to the queue); after the grace period, stop whatever is left.
+      worker.cancelAllJobs(SHUTDOWN_REASON);
+      const timer = setTimeout(() => void worker.close(true), graceMs);
       await worker.close();
       clearTimeout(timer);
       await subscriber.quit().catch(() => {});

@@ -60,6 +60,11 @@ export interface StageContext {
   counters: WorkCounters;
   /** Cancels long stages between steps. */
   signal?: AbortSignal;
+  /**
+   * Asks a stage to stop at its next step boundary after writing a checkpoint there (a worker
+   * shutting down), so whoever runs it next resumes from that step.
+   */
+  release?: AbortSignal;
 }
 
 export function newCounters(): WorkCounters {

@@ -69,11 +69,15 @@ export interface CellResult {
 }
 
 interface Latest {
+  /** Epochs finished. */
   epoch: number;
+  /** Steps of the finished epochs. */
   step: number;
   start: EvalResult;
   epochs: EpochRecord[];
   trainSeconds: number;
+  /** An epoch stopped between steps by a released worker: resume at `step` from `key`. */
+  partial?: { epoch: number; step: number; lossSum: number; keptSum: number; key: string };
 }
 
 /** The resolved target of a cell. */
@@ -232,14 +236,16 @@ export async function trainCell(
   let target: LanguageModel;
   if (stored) {
     latest = stored;
-    const epochKey = `${prefix}/epoch-${latest.epoch}`;
+    const epochKey = latest.partial?.key ?? `${prefix}/epoch-${latest.epoch}`;
     target = await withScratch(ctx, async (dir) => {
       await getDirectory(ctx.store, epochKey, dir);
       return (await loadLanguageModelCheckpoint(dir)).model;
     });
     if (cellTarget(spec, cell).freezeAllButLastBlock)
       target.setTrainable(lastBlockParameterNames(target.config));
-    ctx.progress.log(`cell ${cell.id}: resuming after epoch ${latest.epoch}`);
+    ctx.progress.log(
+      `cell ${cell.id}: resuming after epoch ${latest.epoch}${latest.partial ? `, step ${latest.partial.step}` : ''}`,
+    );
   } else {
     target = await initialTarget(ctx, spec, prepared, cell);
     // The start point: the paper's Pareto improvement is judged against π before training.
@@ -258,7 +264,7 @@ export async function trainCell(
     );
   const task = `train/${cell.id}`;
   ctx.progress.start({ id: task, label, total: stepsPerEpoch * epochs, unit: 'steps' });
-  ctx.progress.advance(task, stepsPerEpoch * latest.epoch);
+  ctx.progress.advance(task, stepsPerEpoch * latest.epoch + (latest.partial?.step ?? 0));
   let final: EvalResult | null = null;
   try {
     for (let epoch = latest.epoch; epoch < epochs; epoch++) {
@@ -270,10 +276,29 @@ export async function trainCell(
         createRng(cell.seed, 'epoch', cell.pair, epoch),
         dropLastBatch,
       );
-      let lossSum = 0;
-      let keptSum = 0;
+      // A partial epoch resumes at its next step, with the same order and the same draws.
+      const partial = latest.partial?.epoch === epoch ? latest.partial : undefined;
+      let lossSum = partial?.lossSum ?? 0;
+      let keptSum = partial?.keptSum ?? 0;
       for (const [step, indices] of batches.entries()) {
+        if (partial && step < partial.step) continue;
         throwIfAborted(ctx.signal);
+        if (ctx.release?.aborted) {
+          // A worker shutting down: checkpoint between steps, then hand the cell over.
+          const key = `${prefix}/epoch-${epoch}-step-${step}`;
+          await withScratch(ctx, async (dir) => {
+            await saveLanguageModel(dir, target, {
+              tokenizer: prepared.tokenizer,
+              trainerState: { epoch, step, cell: cell.id },
+            });
+            await putDirectory(ctx.store, key, dir);
+          });
+          await putJson(ctx.store, `${prefix}/latest.json`, {
+            ...latest,
+            partial: { epoch, step, lossSum, keptSum, key },
+          } satisfies Latest);
+          throw new Error(`cell ${cell.id}: released at epoch ${epoch + 1}, step ${step}`);
+        }
         const batch = batchOf(
           indices.map((i) => data[i] as BehaviorSample),
           spec,
@@ -326,7 +351,9 @@ export async function trainCell(
         });
         await putDirectory(ctx.store, `${prefix}/epoch-${epoch + 1}`, dir);
       });
+      const { partial: _done, ...finished } = latest;
       latest = {
+        ...finished,
         epoch: epoch + 1,
         step: latest.step + batches.length,
         start: latest.start,

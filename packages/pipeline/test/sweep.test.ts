@@ -170,6 +170,30 @@ describe('a sweep in one process', () => {
     );
   });
 
+  it('a released cell checkpoints between steps and resumes at that step to the same numbers', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'rdlab-release-'));
+    const release = new AbortController();
+    const ctx = { ...(await context(fresh)), release: release.signal };
+    // Release the first cell after two steps of its first epoch (of three).
+    const record = ctx.metrics.record.bind(ctx.metrics);
+    ctx.metrics.record = (points) => {
+      record(points);
+      if (points.some((p) => p.stage === 'train' && p.step === 2)) release.abort();
+    };
+    await assert.rejects(runSweep(ctx, spec, cells), /released at epoch 1, step 2/);
+    const resumed = await context(fresh);
+    const run = await runSweep(resumed, spec, cells);
+    assert.equal(
+      resumed.counters.trainSteps,
+      8 * 2 * 3 - 2,
+      'the two steps before the release were kept',
+    );
+    assert.deepEqual(
+      run.results.map((r) => [r.cell.id, r.final.acc, r.final.reward, r.epochs[0]!.meanLoss]),
+      first.results.map((r) => [r.cell.id, r.final.acc, r.final.reward, r.epochs[0]!.meanLoss]),
+    );
+  });
+
   it('resumes an interrupted cell from its last epoch and ends where an uninterrupted run ends', async () => {
     const fresh = await mkdtemp(join(tmpdir(), 'rdlab-resume-'));
     const abort = new AbortController();

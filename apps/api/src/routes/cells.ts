@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { ownedExperiment, principalOf, SECURITY } from '../auth.js';
 import type { RouteDeps } from '../deps.js';
 import { errorResponses, notFound } from '../errors.js';
-import { cellView } from '../views.js';
+import { cellView, resultsByCell } from '../views.js';
 import { idParams } from './experiments.js';
 
 interface MetricsQuery {
@@ -39,7 +39,8 @@ export function cellRoutes(app: FastifyInstance, deps: RouteDeps): void {
         deps.repos.cells.listCells(experiment.id),
         deps.repos.results.listEvalResults(experiment.id),
       ]);
-      return { items: cells.map((cell) => cellView(cell, results)) };
+      const byCell = resultsByCell(results);
+      return { items: cells.map((cell) => cellView(cell, byCell.get(cell.id) ?? [])) };
     },
   );
 

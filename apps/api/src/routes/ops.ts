@@ -165,9 +165,27 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
     ]);
     return 'ok';
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return `failed: ${(reason ?? '').replace(/\w+:\/\/\S+/g, '<url>').slice(0, 200)}`;
+    return `failed: ${reasonOf(error)
+      .replace(/\w+:\/\/\S+/g, '<url>')
+      .slice(0, 200)}`;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The last line of the first non-empty message down the cause chain (Prisma puts the driver's
+ * reason last), else a code or name.
+ */
+function reasonOf(error: unknown): string {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e; depth++) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && message.trim())
+      return message.trim().split('\n').at(-1)?.trim() ?? '';
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return (error as { name?: string } | null)?.name ?? 'no answer';
 }
