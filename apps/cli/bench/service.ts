@@ -96,7 +96,7 @@ const row = (name: string, value: string) => {
       await fetch(`${stack.apiUrl}/v1/experiments?limit=1`, { headers })
     ).json()) as { items: Array<{ id: string }> };
     const id = created.items[0]?.id;
-    const get = await atRate(rate * 2, seconds, () =>
+    const get = await atRate(rate + rate / 2, seconds, () =>
       fetch(`${stack.apiUrl}/v1/experiments/${id}`, { headers }),
     );
     out.api = {
@@ -107,7 +107,7 @@ const row = (name: string, value: string) => {
         errors: post.errors,
       },
       get: {
-        ratePerS: rate * 2,
+        ratePerS: rate + rate / 2,
         p50Ms: percentile(get.latencies, 50),
         p99Ms: percentile(get.latencies, 99),
         errors: get.errors,
@@ -119,7 +119,7 @@ const row = (name: string, value: string) => {
     );
     row(
       'GET /v1/experiments/:id',
-      `${rate * 2}/s for ${seconds} s: p50 ${percentile(get.latencies, 50).toFixed(1)} ms, p99 ${percentile(get.latencies, 99).toFixed(1)} ms, ${get.errors} errors`,
+      `${rate + rate / 2}/s for ${seconds} s: p50 ${percentile(get.latencies, 50).toFixed(1)} ms, p99 ${percentile(get.latencies, 99).toFixed(1)} ms, ${get.errors} errors`,
     );
 
     // Queue overhead: no-op jobs through a Worker with the workers' settings.

@@ -8,7 +8,8 @@ import { createDb, type Db, Repositories } from '@rdlab/db';
 import { QUEUES, redisConnection } from '@rdlab/jobs';
 import { openStore } from '@rdlab/store';
 import { createLogger, type Logger } from '@rdlab/telemetry';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Scheduler } from './reconciler.js';
 
 export { Scheduler, type SchedulerOptions, specKeyOf } from './reconciler.js';
@@ -67,9 +68,14 @@ export async function startScheduler(config: SchedulerConfig): Promise<RunningSc
   const log = config.logger ?? createLogger({ name: 'scheduler' });
   // One connection, so the session-level advisory lock stays with this process.
   const db = createDb(config.databaseUrl, { maxConnections: 1 });
-  const queue = new Queue(QUEUES.stages, {
-    connection: redisConnection(config.redisUrl, { role: 'producer' }),
+  // Our own client, disconnected on close: BullMQ's own one, closed while Redis is away, would
+  // keep reconnecting forever.
+  const queueRedis = new Redis({
+    ...redisConnection(config.redisUrl, { role: 'producer' }),
+    connectionName: 'rdlab-scheduler',
   });
+  queueRedis.on('error', () => {}); // reconnects by itself; ticks log the outage
+  const queue = new Queue(QUEUES.stages, { connection: queueRedis });
   const scheduler = new Scheduler(db, new Repositories(db), await openStore(config.store), queue, {
     maxInFlightPerExperiment: config.maxInFlightPerExperiment ?? 4,
     log: (line) => log.info(line),
@@ -97,13 +103,30 @@ export async function startScheduler(config: SchedulerConfig): Promise<RunningSc
     return running;
   };
   const timer = setInterval(() => void tick(), config.intervalMs ?? 1000);
+  // A finished job usually unblocks the next stage: look at once rather than at the next tick.
+  const events = new QueueEvents(QUEUES.stages, {
+    connection: redisConnection(config.redisUrl, { role: 'worker' }),
+  });
+  events.on('error', () => {}); // reconnects by itself; ticks log the outage
+  let soon: NodeJS.Timeout | null = null;
+  const tickSoon = () => {
+    soon ??= setTimeout(() => {
+      soon = null;
+      void tick();
+    }, 20);
+  };
+  events.on('completed', tickSoon);
+  events.on('failed', tickSoon);
   return {
     scheduler,
     tick,
     async close() {
       clearInterval(timer);
+      if (soon) clearTimeout(soon);
+      await events.close().catch(() => {});
       await running;
-      await queue.close();
+      await queue.close().catch(() => {});
+      queueRedis.disconnect();
       await db.$disconnect();
     },
   };

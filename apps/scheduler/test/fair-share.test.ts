@@ -4,24 +4,15 @@
  * artifact at once) so the test is about the scheduling, not the training.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dropoutLabel, parseSweepSpec } from '@rdlab/core';
-import {
-  createDb,
-  type Db,
-  type EmbeddedPostgres,
-  migrate,
-  Repositories,
-  startEmbeddedPostgres,
-} from '@rdlab/db';
-import { QUEUES, type RedisServer, redisConnection, startRedisServer } from '@rdlab/jobs';
+import { parseSweepSpec } from '@rdlab/core';
+import { QUEUES, redisConnection } from '@rdlab/jobs';
 import { cellResultKey, manifestKey, type PreparedManifest } from '@rdlab/pipeline';
 import { LocalDirectoryStore, putJson } from '@rdlab/store';
 import { Queue, Worker } from 'bullmq';
 import { Scheduler } from '../src/reconciler.js';
+import { type Services, startServices, submit as submitTo } from './harness.js';
 
 const spec = (name: string, attribute: string, gammas: number[], seeds: number[]) => `
 name: ${name}
@@ -31,82 +22,47 @@ seeds: [${seeds.join(', ')}]
 `;
 
 describe('fair share', { timeout: 120_000 }, () => {
-  let root: string;
-  let pg: EmbeddedPostgres;
-  let redis: RedisServer;
-  let db: Db;
-  let repos: Repositories;
+  let services: Services;
 
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'rdlab-fair-'));
-    await chmod(root, 0o755);
-    pg = await startEmbeddedPostgres({ dataDir: join(root, 'pg') });
-    await migrate(pg.url);
-    redis = await startRedisServer({ dataDir: join(root, 'redis') });
-    db = createDb(pg.url);
-    repos = new Repositories(db);
+    services = await startServices('fair');
   });
 
   after(async () => {
-    await db?.$disconnect();
-    await redis?.stop();
-    await pg?.stop();
+    await services?.stop();
   });
 
   it('starts a small sweep submitted after a big one within the in-flight cap of jobs', async () => {
+    const { db, repos, redis, root } = services;
     const store = new LocalDirectoryStore(join(root, 'artifacts'));
-    const team = await repos.teams.createTeam('big-lab');
-    const other = await repos.teams.createTeam('small-lab');
-    const submit = async (teamId: string, text: string) => {
+    // Prepared and sampled already: the next stage of every cell is training.
+    const submit = async (teamName: string, text: string) => {
       const { spec: resolved, cells } = parseSweepSpec(text);
-      // Prepared and sampled already: the next stage of every cell is training.
+      const attribute = cells[0]!.attribute;
+      const shard = `shards/${resolved.name}.arrow`;
       const manifest: PreparedManifest = {
         dataset: 'demo',
         keys: { tokenizer: 't', behavior: 'b', reward: 'r' },
         classes: ['negative', 'positive'],
         rewardAccuracy: null,
         attributes: {
-          [cells[0]!.attribute]: {
+          [attribute]: {
             prefixCount: 1,
             prefixesKey: 'prefixes/x.json',
-            shards: [
-              {
-                key: `shards/${resolved.name}.arrow`,
-                dataset: 'demo',
-                attribute: cells[0]!.attribute,
-                start: 0,
-                end: 1,
-              },
-            ],
+            shards: [{ key: shard, dataset: 'demo', attribute, start: 0, end: 1 }],
             evalSetKey: 'eval-sets/x.json',
           },
         },
       };
       await putJson(store, manifestKey(resolved, 'demo'), manifest);
-      await store.put(`shards/${resolved.name}.arrow`, new Uint8Array([1]));
-      const { experiment } = await repos.experiments.createExperiment({
-        teamId,
-        name: resolved.name,
-        specSubmitted: {},
-        specResolved: JSON.parse(JSON.stringify(resolved)),
-        cells: cells.map((c) => ({
-          id: c.id,
-          index: c.index,
-          dataset: c.dataset,
-          attribute: c.attribute,
-          target: c.target,
-          dropout: dropoutLabel(c.dropout),
-          dropoutConfig: c.dropout,
-          seed: c.seed,
-        })),
-      });
-      return { id: experiment.id, cells };
+      await store.put(shard, new Uint8Array([1]));
+      return submitTo(repos, text, teamName);
     };
     const big = await submit(
-      team.id,
+      'big-lab',
       spec('big', 'negative', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [1, 2, 3, 4, 5]),
     );
-    const small = await submit(other.id, spec('small', 'positive', [0.5], [1, 2]));
+    const small = await submit('small-lab', spec('small', 'positive', [0.5], [1, 2]));
     assert.equal(big.cells.length, 40);
 
     const queue = new Queue(QUEUES.stages, { connection: redisConnection(redis.url) });

@@ -3,36 +3,27 @@
  * and an artifact directory.
  * - A worker killed with SIGKILL mid-training: another worker resumes the cell from its latest
  *   checkpoint, at most one epoch is repeated, and the final numbers equal an uninterrupted run.
+ * - SIGTERM: the running cell is released at a step boundary and resumed there by another worker.
  * - Redis restarted mid-run (AOF): no job is lost and no cell is trained twice to completion.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { dropoutLabel, parseSweepSpec, type SweepSpec } from '@rdlab/core';
-import {
-  createDb,
-  type Db,
-  type EmbeddedPostgres,
-  migrate,
-  Repositories,
-  startEmbeddedPostgres,
-} from '@rdlab/db';
-import { type RedisServer, startRedisServer } from '@rdlab/jobs';
-import { initBackend } from '@rdlab/ml';
-import {
-  type CellResult,
-  MemoryMetrics,
-  newCounters,
-  runSweep,
-  silentProgress,
-} from '@rdlab/pipeline';
+import { startRedisServer } from '@rdlab/jobs';
+import type { CellResult } from '@rdlab/pipeline';
 import { getJson, LocalDirectoryStore, maybeJson } from '@rdlab/store';
 import { type RunningScheduler, startScheduler } from '../src/main.js';
+import {
+  finished as finishedIn,
+  runLocally,
+  type Services,
+  startServices,
+  submit as submitTo,
+  until,
+} from './harness.js';
 
 const workerMain = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
 const tsx = createRequire(import.meta.url).resolve('tsx');
@@ -53,24 +44,21 @@ seeds: [${seeds.join(', ')}]
 `;
 
 describe('faults', { timeout: 400_000 }, () => {
-  let root: string;
-  let pg: EmbeddedPostgres;
-  let redis: RedisServer;
-  let db: Db;
-  let repos: Repositories;
+  let services: Services;
   let scheduler: RunningScheduler;
   let store: LocalDirectoryStore;
   const children: ChildProcess[] = [];
+  const finished = (id: string) => finishedIn(services.db, id);
 
   /** A worker process in its own process group, so SIGKILL takes its sandbox child too. */
   function spawnWorker(id: string, env: Record<string, string> = {}): ChildProcess {
     const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, workerMain], {
       env: {
         ...process.env,
-        REDIS_URL: redis.url,
-        DATABASE_URL: pg.url,
-        RDLAB_STORE: join(root, 'artifacts'),
-        RDLAB_BASE_DIR: root,
+        REDIS_URL: services.redis.url,
+        DATABASE_URL: services.pg.url,
+        RDLAB_STORE: join(services.root, 'artifacts'),
+        RDLAB_BASE_DIR: services.root,
         RDLAB_WORKER_ID: id,
         RDLAB_LOCK_DURATION_MS: '2000',
         RDLAB_STALLED_INTERVAL_MS: '1000',
@@ -104,95 +92,24 @@ describe('faults', { timeout: 400_000 }, () => {
 
   async function submit(text: string) {
     await stopWorkers();
-    const { spec: resolved, cells } = parseSweepSpec(text);
-    const team = (await repos.teams.findTeamByName('lab')) ?? (await repos.teams.createTeam('lab'));
-    const { experiment } = await repos.experiments.createExperiment({
-      teamId: team.id,
-      name: resolved.name,
-      specSubmitted: {},
-      specResolved: JSON.parse(JSON.stringify(resolved)),
-      cells: cells.map((c) => ({
-        id: c.id,
-        index: c.index,
-        dataset: c.dataset,
-        attribute: c.attribute,
-        target: c.target,
-        dropout: dropoutLabel(c.dropout),
-        dropoutConfig: c.dropout,
-        seed: c.seed,
-      })),
-    });
-    return { id: experiment.id, spec: resolved, cells };
-  }
-
-  async function until<T>(
-    what: string,
-    probe: () => Promise<T | null | undefined | false>,
-    ms = 240_000,
-  ) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  const finished = (id: string) =>
-    until(`experiment ${id}`, async () => {
-      const e = await db.experiment.findUniqueOrThrow({ where: { id } });
-      return ['succeeded', 'failed', 'partial', 'cancelled'].includes(e.status) ? e : null;
-    });
-
-  async function uninterrupted(
-    resolved: SweepSpec,
-    cells: ReturnType<typeof parseSweepSpec>['cells'],
-  ) {
-    await initBackend();
-    return runSweep(
-      {
-        store: new LocalDirectoryStore(join(root, `local-${Math.random()}`)),
-        metrics: new MemoryMetrics(),
-        progress: silentProgress,
-        baseDir: root,
-        workDir: join(root, 'local-tmp'),
-        counters: newCounters(),
-      },
-      resolved,
-      cells,
-    );
+    return submitTo(services.repos, text);
   }
 
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'rdlab-faults-'));
-    await chmod(root, 0o755);
-    pg = await startEmbeddedPostgres({ dataDir: join(root, 'pg') });
-    await migrate(pg.url);
-    redis = await startRedisServer({ dataDir: join(root, 'redis') });
-    db = createDb(pg.url);
-    repos = new Repositories(db);
-    store = new LocalDirectoryStore(join(root, 'artifacts'));
+    services = await startServices('faults');
+    store = new LocalDirectoryStore(join(services.root, 'artifacts'));
     scheduler = await startScheduler({
-      redisUrl: redis.url,
-      databaseUrl: pg.url,
-      store: join(root, 'artifacts'),
+      redisUrl: services.redis.url,
+      databaseUrl: services.pg.url,
+      store: join(services.root, 'artifacts'),
       intervalMs: 200,
     });
   });
 
   after(async () => {
-    for (const c of children) {
-      try {
-        if (c.pid) process.kill(-c.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    await stopWorkers();
     await scheduler?.close();
-    await db?.$disconnect();
-    await redis?.stop();
-    await pg?.stop();
+    await services?.stop();
   });
 
   it('a worker killed with SIGKILL mid-training costs at most one epoch, and the numbers do not change', async () => {
@@ -211,18 +128,20 @@ describe('faults', { timeout: 400_000 }, () => {
     const experiment = await finished(id);
     assert.equal(experiment.status, 'succeeded', experiment.error ?? '');
     const stepsPerEpoch = 400 / 8;
-    const steps = await db.metricPoint.count({ where: { cellId: cell.id, name: 'train/loss' } });
+    const steps = await services.db.metricPoint.count({
+      where: { cellId: cell.id, name: 'train/loss' },
+    });
     assert.ok(
       steps <= (epochs + 1) * stepsPerEpoch,
       `${steps} training steps for ${epochs} epochs of ${stepsPerEpoch}: more than one epoch was redone`,
     );
-    const rescued = await db.stageJob.findFirstOrThrow({
+    const rescued = await services.db.stageJob.findFirstOrThrow({
       where: { experimentId: id, kind: 'train' },
     });
     assert.equal(rescued.worker, 'rescuer');
     assert.ok(killedAt >= 1);
     const result = await getJson<CellResult>(store, `cells/${cell.id}/result.json`);
-    const local = await uninterrupted(resolved, cells);
+    const local = await runLocally(services.root, resolved, cells);
     assert.deepEqual(
       [result.final.acc, result.final.reward, result.epochs.map((e) => e.meanLoss)],
       [
@@ -239,7 +158,9 @@ describe('faults', { timeout: 400_000 }, () => {
     const cell = cells[0]!;
     const first = spawnWorker('leaving');
     await until('training to be under way', async () => {
-      const steps = await db.metricPoint.count({ where: { cellId: cell.id, name: 'train/loss' } });
+      const steps = await services.db.metricPoint.count({
+        where: { cellId: cell.id, name: 'train/loss' },
+      });
       return steps >= 5;
     });
     process.kill(first.pid as number, 'SIGTERM');
@@ -252,15 +173,17 @@ describe('faults', { timeout: 400_000 }, () => {
     spawnWorker('arriving');
     const experiment = await finished(id);
     assert.equal(experiment.status, 'succeeded', experiment.error ?? '');
-    const train = await db.stageJob.findFirstOrThrow({
+    const train = await services.db.stageJob.findFirstOrThrow({
       where: { experimentId: id, kind: 'train' },
     });
     assert.equal(train.worker, 'arriving');
     assert.ok(released.partial, 'the release left a checkpoint between two steps');
-    const steps = await db.metricPoint.count({ where: { cellId: cell.id, name: 'train/loss' } });
+    const steps = await services.db.metricPoint.count({
+      where: { cellId: cell.id, name: 'train/loss' },
+    });
     assert.equal(steps, epochs * (400 / 8), 'no step was done twice');
     const result = await getJson<CellResult>(store, `cells/${cell.id}/result.json`);
-    const local = await uninterrupted(resolved, cells);
+    const local = await runLocally(services.root, resolved, cells);
     assert.deepEqual(
       [result.final.acc, result.epochs.map((e) => e.meanLoss)],
       [local.results[0]!.final.acc, local.results[0]!.epochs.map((e) => e.meanLoss)],
@@ -273,15 +196,22 @@ describe('faults', { timeout: 400_000 }, () => {
     // A lock that outlives the outage, as in production (5 min): the drill is about Redis.
     spawnWorker('steady', { RDLAB_LOCK_DURATION_MS: '30000' });
     await until('training to start', () =>
-      db.stageJob.findFirst({ where: { experimentId: id, kind: 'train', state: 'active' } }),
+      services.db.stageJob.findFirst({
+        where: { experimentId: id, kind: 'train', state: 'active' },
+      }),
     );
-    await redis.stop();
+    await services.redis.stop();
     await new Promise((r) => setTimeout(r, 1000));
-    redis = await startRedisServer({ dataDir: join(root, 'redis'), port: redis.port });
+    services.redis = await startRedisServer({
+      dataDir: join(services.root, 'redis'),
+      port: services.redis.port,
+    });
     const experiment = await finished(id);
     assert.equal(experiment.status, 'succeeded', experiment.error ?? '');
     for (const cell of cells) {
-      const steps = await db.metricPoint.count({ where: { cellId: cell.id, name: 'train/loss' } });
+      const steps = await services.db.metricPoint.count({
+        where: { cellId: cell.id, name: 'train/loss' },
+      });
       assert.equal(steps, epochs * (400 / 8), `cell ${cell.id} trained once`);
     }
   });

@@ -7,6 +7,7 @@
 import { createDb, Repositories } from '@rdlab/db';
 import { isJobName } from '@rdlab/jobs';
 import { initBackend } from '@rdlab/ml';
+import { PreparedCache } from '@rdlab/pipeline';
 import { type ArtifactStore, openStore } from '@rdlab/store';
 import type { SandboxedJob } from 'bullmq';
 import { UnrecoverableError, WaitingError } from 'bullmq';
@@ -17,6 +18,8 @@ import { runStage } from './stage-runner.js';
 export const SHUTDOWN_REASON = 'worker shutting down';
 
 let ready: Promise<{ store: ArtifactStore; db: ReturnType<typeof createDb> }> | null = null;
+/** Datasets (β, R, the data) this child prepared, for its next jobs. */
+const prepared = new PreparedCache();
 
 function setUp() {
   ready ??= (async () => {
@@ -48,6 +51,7 @@ export default async function process(job: SandboxedJob, token?: string, signal?
       workDir: config.workDir,
       signal: cancel.signal,
       release: release.signal,
+      prepared,
       progress: (p) => {
         void job.updateProgress(p as unknown as object);
       },

@@ -17,6 +17,7 @@ import { parsePayload } from '@rdlab/jobs';
 import {
   cellResult,
   newCounters,
+  type PreparedCache,
   type Progress,
   prepareJob,
   reportJob,
@@ -48,6 +49,8 @@ export interface StageDeps {
   release?: AbortSignal;
   progress?: (progress: JobProgress) => void;
   log?: (line: string) => void;
+  /** Datasets prepared by earlier jobs of this process. */
+  prepared?: PreparedCache;
 }
 
 /** What a finished job returns (BullMQ's return value: small JSON). */
@@ -148,13 +151,13 @@ async function dispatch(
     }
     case 'shard': {
       const p = payload as Payloads['shard'];
-      const sampled = await shardJob(ctx, spec, p.dataset, p.attribute, p.shardKey);
+      const sampled = await shardJob(ctx, spec, p.dataset, p.attribute, p.shardKey, deps.prepared);
       return { sampled };
     }
     case 'train': {
       const p = payload as Payloads['train'];
       await repos.cells.updateCell(p.experimentId, p.cellId, { status: 'running' });
-      const result = await trainJob(ctx, spec, p.cellId);
+      const result = await trainJob(ctx, spec, p.cellId, deps.prepared);
       return { epochs: result.epochs.length, acc: result.final.acc, reward: result.final.reward };
     }
     case 'evaluate': {

@@ -81,6 +81,7 @@ export {
   cellResultKey,
   findCell,
   manifestKey,
+  PreparedCache,
   type PreparedManifest,
   prepareJob,
   reportJob,

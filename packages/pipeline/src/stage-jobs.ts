@@ -63,6 +63,63 @@ function datasetOf(spec: SweepSpec, name: string): ResolvedDataset {
 const short = (value: unknown) => contentHash(value).slice(0, 24);
 
 /**
+ * Prepared datasets kept between the jobs of one worker process: a shard or train job of a
+ * dataset the worker has seen skips re-reading the dataset and re-loading β and R. A few at
+ * most (models are large); the least recently used one is disposed.
+ */
+export class PreparedCache {
+  private readonly entries = new Map<string, Promise<PreparedDataset>>();
+
+  constructor(private readonly capacity = 2) {}
+
+  get(ctx: StageContext, spec: SweepSpec, datasetName: string): Promise<PreparedDataset> {
+    const dataset = datasetOf(spec, datasetName);
+    const key = short({
+      dataset: datasetContent(dataset),
+      behavior: spec.behavior,
+      rewardModel: spec.rewardModel,
+      maxLength: spec.training.maxLength,
+    });
+    let entry = this.entries.get(key);
+    if (entry) this.entries.delete(key);
+    else entry = prepare(ctx, spec, dataset);
+    this.entries.set(key, entry); // most recent last
+    entry.catch(() => this.entries.delete(key));
+    while (this.entries.size > this.capacity) {
+      const [oldest, evicted] = this.entries.entries().next().value as [
+        string,
+        Promise<PreparedDataset>,
+      ];
+      this.entries.delete(oldest);
+      void evicted.then(disposePrepared, () => {});
+    }
+    return entry;
+  }
+
+  dispose(): void {
+    for (const entry of this.entries.values()) void entry.then(disposePrepared, () => {});
+    this.entries.clear();
+  }
+}
+
+/** The dataset prepared, from the cache when one is given (then not the caller's to dispose). */
+async function withPrepared<T>(
+  ctx: StageContext,
+  spec: SweepSpec,
+  datasetName: string,
+  cache: PreparedCache | undefined,
+  fn: (prepared: PreparedDataset) => Promise<T>,
+): Promise<T> {
+  if (cache) return fn(await cache.get(ctx, spec, datasetName));
+  const prepared = await prepare(ctx, spec, datasetOf(spec, datasetName));
+  try {
+    return await fn(prepared);
+  } finally {
+    disposePrepared(prepared);
+  }
+}
+
+/**
  * The manifest's address: everything prepare, prefix selection, shard planning and the
  * evaluation set depend on, computable without running prepare (the scheduler polls it).
  */
@@ -132,6 +189,7 @@ export async function shardJob(
   datasetName: string,
   attribute: string,
   shardKey: string,
+  cache?: PreparedCache,
 ): Promise<boolean> {
   if (await ctx.store.exists(shardKey)) return false;
   const manifest = await getJson<PreparedManifest>(ctx.store, manifestKey(spec, datasetName));
@@ -139,12 +197,9 @@ export async function shardJob(
   const plan = entry.shards.find((s) => s.key === shardKey);
   if (!plan) throw new Error(`shard ${shardKey} is not in the plan of ${datasetName}/${attribute}`);
   const prefixes = await getJson<Prefix[]>(ctx.store, entry.prefixesKey);
-  const prepared = await prepare(ctx, spec, datasetOf(spec, datasetName));
-  try {
-    return await runShard(ctx, spec, prepared, plan, prefixes);
-  } finally {
-    disposePrepared(prepared);
-  }
+  return withPrepared(ctx, spec, datasetName, cache, (prepared) =>
+    runShard(ctx, spec, prepared, plan, prefixes),
+  );
 }
 
 export function findCell(spec: SweepSpec, cellId: string): Cell {
@@ -158,22 +213,20 @@ export async function trainJob(
   ctx: StageContext,
   spec: SweepSpec,
   cellId: string,
+  cache?: PreparedCache,
 ): Promise<CellResult> {
   const done = await cellResult(ctx.store, cellId);
   if (done) return done;
   const cell = findCell(spec, cellId);
   const manifest = await getJson<PreparedManifest>(ctx.store, manifestKey(spec, cell.dataset));
   const entry = attributeOf(manifest, cell.attribute);
-  const prepared = await prepare(ctx, spec, datasetOf(spec, cell.dataset));
-  try {
+  return withPrepared(ctx, spec, cell.dataset, cache, async (prepared) => {
     const samples: BehaviorSample[] = [];
     for (const shard of entry.shards)
       samples.push(...decodeShard(await ctx.store.get(shard.key)).samples);
     const evalSet = await buildEvalSet(ctx, spec, prepared, cell.attribute);
-    return await trainCell(ctx, spec, prepared, cell, samples, evalSet);
-  } finally {
-    disposePrepared(prepared);
-  }
+    return trainCell(ctx, spec, prepared, cell, samples, evalSet);
+  });
 }
 
 /** Where a finished cell's result lives: its train job's output. */

@@ -2,7 +2,7 @@
  * Experiments: submit a sweep (or plan it with `?dryRun=true`), list and read them, cancel one,
  * follow its progress as Server-Sent Events.
  */
-import { canonicalJson, dropoutLabel, SpecError, validateSpec } from '@rdlab/core';
+import { canonicalJson, cellRecord, SpecError, validateSpec } from '@rdlab/core';
 import type { ExperimentStatus } from '@rdlab/db';
 import { planSweep } from '@rdlab/pipeline';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -116,16 +116,7 @@ export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
         specSubmitted: document as object,
         specResolved,
         idempotencyKey: key,
-        cells: cells.map((cell) => ({
-          id: cell.id,
-          index: cell.index,
-          dataset: cell.dataset,
-          attribute: cell.attribute,
-          target: cell.target,
-          dropout: dropoutLabel(cell.dropout),
-          dropoutConfig: { ...cell.dropout },
-          seed: cell.seed,
-        })),
+        cells: cells.map(cellRecord),
       });
       if (!created) return replay(experiment);
       reply.code(201).header('location', location(experiment.id));

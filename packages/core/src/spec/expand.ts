@@ -152,6 +152,20 @@ export function pairId(settings: CellSettings): string {
   return `p${contentHash(shared).slice(0, 16)}`;
 }
 
+/** A cell as the service stores it (a row of `cells`): its dropout as a label and as a config. */
+export function cellRecord(cell: Cell) {
+  return {
+    id: cell.id,
+    index: cell.index,
+    dataset: cell.dataset,
+    attribute: cell.attribute,
+    target: cell.target,
+    dropout: dropoutLabel(cell.dropout),
+    dropoutConfig: { ...cell.dropout },
+    seed: cell.seed,
+  };
+}
+
 /** Counts cells without building them (for the cap check on huge grids). */
 export function countCells(spec: SweepSpec): number {
   const variants = spec.dropout.reduce((n, entry) => n + dropoutVariants(entry).length, 0);

@@ -3,6 +3,7 @@ export {
   type Cell,
   type CellSettings,
   cellId,
+  cellRecord,
   cellSettings,
   countCells,
   dropoutGamma,

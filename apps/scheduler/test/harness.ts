@@ -1,0 +1,107 @@
+/**
+ * What the service tests share: real Postgres and Redis in a temporary folder, experiments
+ * submitted as the API stores them, polling, and the same sweep run in one process.
+ */
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cellRecord, parseSweepSpec, type SweepSpec } from '@rdlab/core';
+import {
+  createDb,
+  type Db,
+  type EmbeddedPostgres,
+  migrate,
+  Repositories,
+  startEmbeddedPostgres,
+} from '@rdlab/db';
+import { type RedisServer, startRedisServer } from '@rdlab/jobs';
+import { initBackend } from '@rdlab/ml';
+import { MemoryMetrics, newCounters, runSweep, silentProgress } from '@rdlab/pipeline';
+import { LocalDirectoryStore } from '@rdlab/store';
+
+export interface Services {
+  root: string;
+  pg: EmbeddedPostgres;
+  redis: RedisServer;
+  db: Db;
+  repos: Repositories;
+  stop(): Promise<void>;
+}
+
+export async function startServices(label: string): Promise<Services> {
+  const root = await mkdtemp(join(tmpdir(), `rdlab-${label}-`));
+  await chmod(root, 0o755); // embedded Postgres runs as its own user when we are root
+  const pg = await startEmbeddedPostgres({ dataDir: join(root, 'pg') });
+  await migrate(pg.url);
+  const redis = await startRedisServer({ dataDir: join(root, 'redis') });
+  const db = createDb(pg.url);
+  const services: Services = {
+    root,
+    pg,
+    redis,
+    db,
+    repos: new Repositories(db),
+    async stop() {
+      await db.$disconnect();
+      await services.redis.stop();
+      await pg.stop();
+    },
+  };
+  return services;
+}
+
+/** Creates the experiment and its cells as `POST /v1/experiments` does. */
+export async function submit(repos: Repositories, text: string, teamName = 'lab') {
+  const { spec, cells } = parseSweepSpec(text);
+  const team =
+    (await repos.teams.findTeamByName(teamName)) ?? (await repos.teams.createTeam(teamName));
+  const { experiment } = await repos.experiments.createExperiment({
+    teamId: team.id,
+    name: spec.name,
+    specSubmitted: {},
+    specResolved: JSON.parse(JSON.stringify(spec)),
+    cells: cells.map(cellRecord),
+  });
+  return { id: experiment.id, spec, cells };
+}
+
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 240_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const finished = (db: Db, id: string) =>
+  until(`experiment ${id}`, async () => {
+    const e = await db.experiment.findUniqueOrThrow({ where: { id } });
+    return ['succeeded', 'failed', 'partial', 'cancelled'].includes(e.status) ? e : null;
+  });
+
+/** The same sweep in one process, on a fresh store: what the service must reproduce. */
+export async function runLocally(
+  root: string,
+  spec: SweepSpec,
+  cells: ReturnType<typeof parseSweepSpec>['cells'],
+) {
+  await initBackend();
+  return runSweep(
+    {
+      store: new LocalDirectoryStore(await mkdtemp(join(root, 'local-'))),
+      metrics: new MemoryMetrics(),
+      progress: silentProgress,
+      baseDir: root,
+      workDir: join(root, 'local-tmp'),
+      counters: newCounters(),
+    },
+    spec,
+    cells,
+  );
+}
