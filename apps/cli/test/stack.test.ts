@@ -64,8 +64,8 @@ describe('the embedded stack through HTTP', { timeout: 300_000 }, () => {
     const { results } = (await client.results(id as string, 'json')) as { results: CellResult[] };
     const csv = (await client.results(id as string, 'csv')) as string;
     assert.equal(csv.trim().split('\n').length, 1 + 4);
-    const workers = await client.json<Array<{ id: string }>>('/v1/workers');
-    assert.equal(workers.length, 2);
+    const workers = await client.json<{ items: Array<{ id: string }> }>('/v1/workers');
+    assert.equal(workers.items.length, 2);
 
     await initBackend();
     const { spec, cells: expanded } = parseSweepSpec(JSON.stringify(SPEC));
@@ -95,15 +95,18 @@ describe('the embedded stack through HTTP', { timeout: 300_000 }, () => {
       training: { ...SPEC.training, epochs: 30 },
       seeds: [5, 6, 7],
     };
-    const { id } = await client.submit(longer);
-    // Wait until a cell has a checkpoint, then cancel.
+    const { id, cells } = await client.submit(longer);
+    // Wait until one of its cells has a checkpoint, then cancel.
     const store = new LocalDirectoryStore(stack.store);
+    const ids = (cells as Array<{ id: string }>).map((c) => c.id);
     const deadline = Date.now() + 120_000;
     let checkpoint: string | null = null;
     while (!checkpoint) {
       assert.ok(Date.now() < deadline, 'no checkpoint within 2 minutes');
-      const keys = await store.list('cells/');
-      checkpoint = keys.find((k) => /epoch-1\//.test(k)) ?? null;
+      for (const cell of ids) {
+        const keys = await store.list(`cells/${cell}/epoch-1/`);
+        if (keys.length > 0) checkpoint = keys[0] as string;
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
     const cancelled = await client.cancel(id as string);
@@ -121,6 +124,10 @@ describe('the embedded stack through HTTP', { timeout: 300_000 }, () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     assert.equal(await store.exists(checkpoint), true, 'what was stored stays');
+    for (const cell of ids)
+      assert.equal(await store.exists(`cells/${cell}/result.json`), false, 'no cell trained on');
+    const view = await client.experiment(id as string);
+    assert.equal(view.progress?.cells?.succeeded ?? 0, 0);
     await assert.rejects(client.cancel(id as string), /RDLAB_EXPERIMENT_FINISHED/);
   });
 
