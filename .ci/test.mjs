@@ -24,7 +24,7 @@ function find(dir, out) {
   return out;
 }
 
-const files = (folders.length ? folders : ['packages', 'apps'])
+const files = (folders.length ? folders : ['packages', 'apps', 'docker', 'helm'])
   .flatMap((f) => (statSync(join(root, f)).isFile() ? [join(root, f)] : find(join(root, f), [])))
   .map((f) => relative(root, f))
   .sort();
