@@ -1,15 +1,20 @@
 /**
- * The scheduler and two workers on real Postgres, Redis and an artifact directory: a small sweep
+ * The scheduler and two workers on real Postgres, Redis and an S3-compatible server (s3rver, in
+ * process on loopback): a small sweep
  * goes prepare → shards → train → evaluate → report and its results equal `runSweep`'s in one
  * process, number for number; a second experiment that shares the first's shards and cells
  * samples and trains nothing.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CellResult, SweepReport } from '@rdlab/pipeline';
-import { getJson, LocalDirectoryStore } from '@rdlab/store';
+import { getJson, openStore } from '@rdlab/store';
 import { type RunningWorker, startWorker } from '@rdlab/worker';
+import S3rver from 's3rver';
 import { type RunningScheduler, startScheduler } from '../src/main.js';
 import { finished, runLocally, type Services, startServices, submit } from './harness.js';
 
@@ -33,10 +38,29 @@ describe('the service: scheduler and workers', { timeout: 300_000 }, () => {
   let scheduler: RunningScheduler;
   const workers: RunningWorker[] = [];
 
+  let s3: S3rver;
+  const store = 's3://artifacts/rdlab';
+
   before(async () => {
     services = await startServices('service');
     const { root, pg, redis } = services;
-    const store = join(root, 'artifacts');
+    s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: join(root, 's3') });
+    const { port } = (await s3.run()) as AddressInfo;
+    // The scheduler, the workers and their sandboxed children all open the store from these.
+    Object.assign(process.env, {
+      RDLAB_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_REGION: 'us-east-1',
+    });
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    await client.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
+    client.destroy();
     scheduler = await startScheduler({
       redisUrl: redis.url,
       databaseUrl: pg.url,
@@ -60,6 +84,7 @@ describe('the service: scheduler and workers', { timeout: 300_000 }, () => {
   after(async () => {
     for (const w of workers) await w.close(1000);
     await scheduler?.close();
+    await s3?.close();
     await services?.stop();
   });
 
@@ -68,9 +93,8 @@ describe('the service: scheduler and workers', { timeout: 300_000 }, () => {
     const { id, spec, cells } = await submit(repos, SPEC);
     const experiment = await finished(db, id);
     assert.equal(experiment.status, 'succeeded', experiment.error ?? '');
-    const store = new LocalDirectoryStore(join(root, 'artifacts'));
     const { report, results } = await getJson<{ report: SweepReport; results: CellResult[] }>(
-      store,
+      await openStore(store),
       `experiments/${id}/results.json`,
     );
     assert.equal(report.variants.length, 4);
@@ -107,5 +131,60 @@ describe('the service: scheduler and workers', { timeout: 300_000 }, () => {
       (j: { kind: string }) => j.kind,
     );
     assert.deepEqual([...new Set(kinds)].sort(), ['evaluate', 'report']);
+  });
+
+  it('two experiments submitted at the same moment sample each shared shard once', async () => {
+    const { db, repos } = services;
+    // New sampling (another bootstrap seed), shared by both; different dropouts.
+    const base = SPEC.replace('shardSize: 10 }', 'shardSize: 10, seed: 9 }');
+    const [a, b] = await Promise.all([
+      submit(
+        repos,
+        base
+          .replace('name: service', 'name: twin-a')
+          .replace(/dropout: .*\n/, 'dropout: [{ kind: none }]\n'),
+      ),
+      submit(
+        repos,
+        base
+          .replace('name: service', 'name: twin-b')
+          .replace(/dropout: .*\n/, 'dropout: [{ kind: random, gamma: 0.5 }]\n'),
+      ),
+    ]);
+    for (const id of [a.id, b.id]) {
+      const experiment = await finished(db, id);
+      assert.equal(experiment.status, 'succeeded', experiment.error ?? '');
+    }
+    // Each shard writes its summary points once, under whichever experiment ran it.
+    const sampled = await db.metricPoint.count({
+      where: {
+        experimentId: { in: [a.id, b.id] },
+        stage: 'bootstrap',
+        name: 'behavior/mean_likelihood',
+      },
+    });
+    assert.equal(sampled, 2 * 3, '2 attributes × 3 shards, each sampled once');
+    const shardJobs = await db.stageJob.findMany({
+      where: { experimentId: { in: [a.id, b.id] }, kind: 'bootstrap' },
+    });
+    assert.equal(new Set(shardJobs.map((j: { key: string }) => j.key)).size, 6);
+  });
+
+  it("serves each worker's Prometheus metrics, and promtool accepts them", async () => {
+    const texts = await Promise.all(
+      workers.map(async (w) => (await fetch(`http://127.0.0.1:${w.metricsPort}/metrics`)).text()),
+    );
+    const all = texts.join('\n');
+    assert.match(all, /rdlab_job_duration_seconds_bucket\{le="[^"]+",stage="train"\}/);
+    assert.match(all, /rdlab_samples_total\{stage="bootstrap"\} \d+/);
+    assert.match(all, /rdlab_tokens_total\{stage="train",backend="[a-z-]+"\} [1-9]\d*/);
+    assert.match(all, /rdlab_workers_active\{backend="[a-z-]+"\} 1/);
+    assert.doesNotMatch(all, /cell|experiment/, 'no per-cell or per-experiment labels');
+    const promtool = spawnSync('promtool', ['check', 'metrics'], {
+      input: texts[0],
+      encoding: 'utf8',
+    });
+    if (promtool.error) return; // promtool absent: .ci/setup.sh installs it (Debian prometheus)
+    assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
   });
 });

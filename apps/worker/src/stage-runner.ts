@@ -56,6 +56,8 @@ export interface StageDeps {
 /** What a finished job returns (BullMQ's return value: small JSON). */
 export interface StageOutcome {
   counters: WorkCounters;
+  /** Token positions processed: sampled continuations, or training batches (padding included). */
+  tokens: number;
   [detail: string]: unknown;
 }
 
@@ -125,7 +127,11 @@ export async function runStage(
   };
   try {
     const detail = await dispatch(name, payload as never, spec, ctx, deps);
-    return { counters: ctx.counters, ...detail };
+    const { batchSize, maxLength, prefixLength } = spec.training;
+    const tokens =
+      ctx.counters.sampledSequences * (maxLength - prefixLength) +
+      ctx.counters.trainSteps * batchSize * maxLength;
+    return { counters: ctx.counters, tokens, ...detail };
   } finally {
     await metrics.close();
   }

@@ -29,6 +29,7 @@ import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { configEnv, type WorkerConfig } from './config.js';
 import { SHUTDOWN_REASON } from './processor.js';
+import type { StageOutcome } from './stage-runner.js';
 
 const HEARTBEAT_MS = 5000;
 const processorFile = fileURLToPath(new URL('./processor.ts', import.meta.url));
@@ -104,14 +105,15 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     }).catch((error) => log.error({ err: error }, 'stage job update failed'));
     void beat();
   });
-  worker.on('completed', (job, result: { counters?: Record<string, number> } | undefined) => {
+  worker.on('completed', (job, result: Partial<StageOutcome> | undefined) => {
     current = null;
     const stage = isJobName(job.name) ? jobDefinition(job.name).stage : 'report';
     const t0 = started.get(job.id ?? '');
     if (t0 !== undefined)
       metrics.jobDurationSeconds.observe({ stage }, (performance.now() - t0) / 1000);
-    const counters = result?.counters ?? {};
-    if (counters.sampledSequences) metrics.samplesTotal.inc({ stage }, counters.sampledSequences);
+    const counters = result?.counters;
+    if (counters?.sampledSequences) metrics.samplesTotal.inc({ stage }, counters.sampledSequences);
+    if (result?.tokens) metrics.tokensTotal.inc({ stage, backend }, result.tokens);
     void transition(db, job.id ?? '', 'completed').catch((error) =>
       log.error({ err: error }, 'stage job update failed'),
     );

@@ -12,7 +12,7 @@
 export { getDirectory, putDirectory } from './directories.js';
 export { LocalDirectoryStore } from './local-store.js';
 export { openStore } from './open-store.js';
-export { S3ArtifactStore } from './s3-store.js';
+export { PART_BYTES, S3ArtifactStore } from './s3-store.js';
 export {
   ArtifactNotFoundError,
   type ArtifactStore,

@@ -1,7 +1,7 @@
 /**
  * An artifact store in an S3 bucket (or any S3-compatible server: MinIO, s3rver, Ceph), under a
- * key prefix. Objects are written whole with PutObject, so readers see the old object or the new
- * one; listing pages through ListObjectsV2.
+ * key prefix. Objects are written whole (PutObject, or a multipart upload completed at once), so
+ * readers see the old object or the new one; listing pages through ListObjectsV2.
  */
 import {
   DeleteObjectCommand,
@@ -11,7 +11,11 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { ArtifactNotFoundError, type ArtifactStore, checkKey } from './store.js';
+
+/** Multipart part size (S3's minimum is 5 MiB); objects up to one part go in one PutObject. */
+export const PART_BYTES = 8 * 1024 * 1024;
 
 function isMissing(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -71,10 +75,23 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
+  /**
+   * Small objects in one PutObject; large ones (checkpoints of real models, shards) as a
+   * multipart upload in parts of {@link PART_BYTES}, several in flight (`@aws-sdk/lib-storage`).
+   * Either way readers see no object until it is whole, and a failed upload is aborted.
+   */
   async put(key: string, bytes: Uint8Array): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Body: bytes }),
-    );
+    const target = { Bucket: this.bucket, Key: this.objectKey(key), Body: bytes };
+    if (bytes.byteLength <= PART_BYTES) {
+      await this.client.send(new PutObjectCommand(target));
+      return;
+    }
+    await new Upload({
+      client: this.client,
+      params: target,
+      partSize: PART_BYTES,
+      queueSize: 4,
+    }).done();
   }
 
   async list(prefix: string): Promise<string[]> {

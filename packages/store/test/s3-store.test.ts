@@ -11,6 +11,7 @@ import {
   ArtifactNotFoundError,
   getDirectory,
   maybeJson,
+  PART_BYTES,
   putDirectory,
   putJson,
   S3ArtifactStore,
@@ -55,6 +56,16 @@ describe('S3ArtifactStore', () => {
     assert.equal(await store.exists('shards/x.arrow'), false);
     // Another prefix in the same bucket sees none of it.
     assert.deepEqual(await S3ArtifactStore.fromUrl(client, 's3://artifacts/runs/b').list(''), []);
+  });
+
+  it('uploads a large object in parts (multipart) and reads back every byte', async () => {
+    const store = new S3ArtifactStore(client, 'artifacts', 'big');
+    const bytes = new Uint8Array(PART_BYTES + 3 * 1024 * 1024 + 7);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+    await store.put('cells/c1/epoch-1/model.safetensors', bytes);
+    const back = await store.get('cells/c1/epoch-1/model.safetensors');
+    assert.equal(back.byteLength, bytes.byteLength);
+    assert.deepEqual(back, bytes);
   });
 
   it('carries checkpoint directories both ways', async () => {
