@@ -202,7 +202,7 @@ export class Scheduler {
       const state = await this.queue.getJobState(need.id);
       if (IN_FLIGHT.has(state)) {
         inFlight += 1;
-        await this.record(experiment.id, need, state === 'active' ? 'active' : 'waiting');
+        await this.record(experiment.id, need);
       } else if (state === 'failed') {
         await this.failed(experiment, need);
       } else if (state === 'completed' && need.name === 'report') {
@@ -217,7 +217,7 @@ export class Scheduler {
     for (const need of toAdd) {
       if (inFlight >= this.cap) break;
       const job = catalogJob(need.name, need.data as never, { jobId: need.id });
-      await this.record(experiment.id, need, 'waiting');
+      await this.record(experiment.id, need);
       await this.queue.add(job.name, job.data, job.opts);
       inFlight += 1;
       added += 1;
@@ -230,11 +230,12 @@ export class Scheduler {
   }
 
   /** The job's row in this experiment (shared jobs have one per experiment). */
-  private async record(experimentId: string, need: Need, state: 'waiting' | 'active') {
-    await this.db.stageJob.upsert({
-      where: { experimentId_key: { experimentId, key: need.id } },
-      create: { experimentId, key: need.id, kind: need.kind, cellId: need.cellId, state },
-      update: {},
+  private async record(experimentId: string, need: Need) {
+    await this.repos.stageJobs.upsertStageJob({
+      experimentId,
+      key: need.id,
+      kind: need.kind,
+      cellId: need.cellId,
     });
   }
 

@@ -13,7 +13,7 @@
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createDb, type Db, Repositories } from '@rdlab/db';
+import { createDb, Repositories } from '@rdlab/db';
 import {
   CANCEL_CHANNEL,
   isJobName,
@@ -44,32 +44,6 @@ export interface RunningWorker {
   close(graceMs?: number): Promise<void>;
 }
 
-type StageState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled';
-
-/** A job's row in every experiment that asked for it (shared shards and cells have several). */
-async function transition(
-  db: Db,
-  key: string,
-  state: StageState,
-  details: { worker?: string; backend?: string; error?: string | null; attempts?: number } = {},
-) {
-  const now = new Date();
-  await db.stageJob.updateMany({
-    where: { key },
-    data: {
-      state,
-      ...(details.worker !== undefined ? { worker: details.worker } : {}),
-      ...(details.backend !== undefined ? { backend: details.backend } : {}),
-      ...(details.error !== undefined ? { error: details.error } : {}),
-      ...(details.attempts !== undefined ? { attempts: details.attempts } : {}),
-      ...(state === 'active' ? { startedAt: now, finishedAt: null } : {}),
-      ...(state === 'completed' || state === 'failed' || state === 'cancelled'
-        ? { finishedAt: now }
-        : {}),
-    },
-  });
-}
-
 export async function startWorker(config: WorkerConfig): Promise<RunningWorker> {
   const log = createLogger({ name: `worker ${config.workerId}` });
   const backend = (await initBackend(undefined, (line) => log.info(line))).name;
@@ -97,12 +71,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     started.set(job.id ?? '', performance.now());
     if (job.attemptsMade > 0 && isJobName(job.name))
       metrics.jobRetriesTotal.inc({ stage: jobDefinition(job.name).stage });
-    void transition(db, job.id ?? '', 'active', {
-      worker: config.workerId,
-      backend,
-      attempts: job.attemptsMade + 1,
-      error: null,
-    }).catch((error) => log.error({ err: error }, 'stage job update failed'));
+    void repos.stageJobs
+      .transitionByKey(job.id ?? '', 'active', { worker: config.workerId, backend })
+      .catch((error) => log.error({ err: error }, 'stage job update failed'));
     void beat();
   });
   worker.on('completed', (job, result: Partial<StageOutcome> | undefined) => {
@@ -114,9 +85,9 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     const counters = result?.counters;
     if (counters?.sampledSequences) metrics.samplesTotal.inc({ stage }, counters.sampledSequences);
     if (result?.tokens) metrics.tokensTotal.inc({ stage, backend }, result.tokens);
-    void transition(db, job.id ?? '', 'completed').catch((error) =>
-      log.error({ err: error }, 'stage job update failed'),
-    );
+    void repos.stageJobs
+      .transitionByKey(job.id ?? '', 'completed')
+      .catch((error) => log.error({ err: error }, 'stage job update failed'));
     void beat();
   });
   worker.on('failed', (job, error) => {
@@ -127,9 +98,11 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     const final =
       job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
     log.warn({ job: job.id, attempt: job.attemptsMade, final }, error.message);
-    void transition(db, job.id ?? '', final ? 'failed' : 'waiting', {
-      error: error.message.slice(0, 2000),
-    }).catch((e) => log.error({ err: e }, 'stage job update failed'));
+    void repos.stageJobs
+      .transitionByKey(job.id ?? '', final ? 'failed' : 'waiting', {
+        error: error.message.slice(0, 2000),
+      })
+      .catch((e) => log.error({ err: e }, 'stage job update failed'));
     void beat();
   });
   worker.on('error', (error) => log.error({ err: error }, 'worker error'));

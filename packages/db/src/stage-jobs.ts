@@ -60,29 +60,33 @@ export class StageJobRepository {
     details: StageJobTransition = {},
     tx?: PrismaClientOrTransaction,
   ): Promise<StageJob> {
-    const now = new Date();
-    const data: Prisma.StageJobUpdateManyMutationInput = { state };
-    if (details.worker !== undefined) data.worker = details.worker;
-    if (details.backend !== undefined) data.backend = details.backend;
-    if (details.error !== undefined) data.error = details.error;
-    if (state === 'active') {
-      data.attempts = { increment: 1 };
-      data.startedAt = now;
-      data.finishedAt = null;
-      if (details.error === undefined) data.error = null;
-    } else if (state === 'waiting') {
-      data.startedAt = null;
-      data.finishedAt = null;
-    } else {
-      data.finishedAt = now;
-    }
     const db = tx ?? this.db;
-    const { count } = await db.stageJob.updateMany({ where: { experimentId, key }, data });
+    const { count } = await db.stageJob.updateMany({
+      where: { experimentId, key },
+      data: transitionData(state, details),
+    });
     const job = count
       ? await db.stageJob.findUnique({ where: { experimentId_key: { experimentId, key } } })
       : null;
     if (!job) throw new DbError('RDLAB_DB_NOT_FOUND', `no stage job ${key} in ${experimentId}`);
     return job;
+  }
+
+  /**
+   * The same move for every experiment's row of job `key` (a shared shard or cell has one per
+   * experiment that asked for it), as a worker reports it. Returns how many rows moved.
+   */
+  async transitionByKey(
+    key: string,
+    state: StageJobState,
+    details: StageJobTransition = {},
+    tx?: PrismaClientOrTransaction,
+  ): Promise<number> {
+    const { count } = await (tx ?? this.db).stageJob.updateMany({
+      where: { key },
+      data: transitionData(state, details),
+    });
+    return count;
   }
 
   /** An experiment's jobs, oldest first. */
@@ -109,4 +113,28 @@ export class StageJobRepository {
     for (const g of groups) counts[g.kind][g.state] = g._count._all;
     return counts;
   }
+}
+
+/** The columns a move to `state` sets (see `transitionStageJob`). */
+function transitionData(
+  state: StageJobState,
+  details: StageJobTransition,
+): Prisma.StageJobUpdateManyMutationInput {
+  const now = new Date();
+  const data: Prisma.StageJobUpdateManyMutationInput = { state };
+  if (details.worker !== undefined) data.worker = details.worker;
+  if (details.backend !== undefined) data.backend = details.backend;
+  if (details.error !== undefined) data.error = details.error;
+  if (state === 'active') {
+    data.attempts = { increment: 1 };
+    data.startedAt = now;
+    data.finishedAt = null;
+    if (details.error === undefined) data.error = null;
+  } else if (state === 'waiting') {
+    data.startedAt = null;
+    data.finishedAt = null;
+  } else {
+    data.finishedAt = now;
+  }
+  return data;
 }
