@@ -25,6 +25,7 @@ export { type EvalExample, type EvalResult, type EvalSet, evaluateTarget } from 
 export {
   behaviorKey,
   cellPrefix,
+  cellResultKey,
   datasetContent,
   evalSetKey,
   rewardKey,
@@ -78,7 +79,6 @@ export { type DatasetSummary, runSweep, type SweepRun } from './run-sweep.js';
 export { type BehaviorSample, decodeShard, encodeShard } from './shard-file.js';
 export {
   cellResult,
-  cellResultKey,
   findCell,
   manifestKey,
   PreparedCache,

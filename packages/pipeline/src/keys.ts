@@ -70,3 +70,6 @@ export function evalSetKey(
 }
 
 export const cellPrefix = (cellId: string) => `cells/${cellId}`;
+
+/** Where a finished cell's result lives: its train job's output. */
+export const cellResultKey = (cellId: string) => `${cellPrefix(cellId)}/result.json`;

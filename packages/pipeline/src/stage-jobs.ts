@@ -24,7 +24,7 @@ import type { Prefix } from '@rdlab/data';
 import { type ArtifactStore, getJson, maybeJson, putJson } from '@rdlab/store';
 import { planShards, runShard, type ShardPlan, trainingPrefixes } from './bootstrap.js';
 import { buildEvalSet } from './eval-set.js';
-import { cellPrefix, datasetContent, evalSetKey } from './keys.js';
+import { cellResultKey, datasetContent, evalSetKey } from './keys.js';
 import type { StageContext } from './ports.js';
 import { disposePrepared, type PreparedDataset, prepare } from './prepare.js';
 import { buildReport, resultsCsv, type SweepReport } from './report.js';
@@ -228,9 +228,6 @@ export async function trainJob(
     return trainCell(ctx, spec, prepared, cell, samples, evalSet);
   });
 }
-
-/** Where a finished cell's result lives: its train job's output. */
-export const cellResultKey = (cellId: string) => `${cellPrefix(cellId)}/result.json`;
 
 export function cellResult(store: ArtifactStore, cellId: string): Promise<CellResult | null> {
   return maybeJson<CellResult>(store, cellResultKey(cellId));

@@ -41,7 +41,7 @@ import {
   type TrainingMetrics,
   trainingMetrics,
 } from './evaluate.js';
-import { cellPrefix } from './keys.js';
+import { cellPrefix, cellResultKey } from './keys.js';
 import { checkpointPath, withScratch } from './local-files.js';
 import { type MetricPoint, type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
@@ -209,7 +209,7 @@ export async function trainCell(
   evalSet: EvalSet,
 ): Promise<CellResult> {
   const prefix = cellPrefix(cell.id);
-  const done = await maybeJson<CellResult>(ctx.store, `${prefix}/result.json`);
+  const done = await maybeJson<CellResult>(ctx.store, cellResultKey(cell.id));
   if (done) return done;
   if (samples.length === 0)
     throw new Error(`cell ${cell.id}: no behaviour samples for ${cell.dataset}/${cell.attribute}`);
@@ -375,6 +375,6 @@ export async function trainCell(
     epochs: latest.epochs,
     trainSeconds: latest.trainSeconds,
   };
-  await putJson(ctx.store, `${prefix}/result.json`, result);
+  await putJson(ctx.store, cellResultKey(cell.id), result);
   return result;
 }
