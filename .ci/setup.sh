@@ -12,6 +12,8 @@ export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# Chromium for the dashboard's browser tests (Debian's: npm's playwright download is offline-blocked).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
 [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/cblas.h ] || [ -e /usr/include/openblas/cblas.h ] || missing+=(libopenblas-dev)
@@ -30,6 +32,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 npm run generate --silent -w @rdlab/db
+# The web dashboard the API serves (static files, built offline with esbuild).
+npm run build:web
 # The native CPU engine (skipped, with the reason, where no compiler or BLAS exists).
 npm run build:native --silent -w @rdlab/ml
 echo "setup: done"

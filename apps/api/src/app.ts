@@ -4,6 +4,7 @@
  *
  * ```
  * /healthz /readyz /metrics /docs /docs/json          open
+ * / and client-side routes (text/html)                the web dashboard, when built (web.ts)
  * /v1/…                                               bearer token → under-pressure → rate limit
  * ```
  */
@@ -24,6 +25,7 @@ import { opsRoutes, probeRoutes } from './routes/ops.js';
 import { resultRoutes } from './routes/results.js';
 import { EventStreams } from './sse.js';
 import { addViewSchemas } from './views.js';
+import { webRoutes } from './web.js';
 
 export type { ApiDeps } from './deps.js';
 export type { ApiOptions, ApiOptionsInput } from './options.js';
@@ -118,6 +120,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.register(async (open) => probeRoutes(open, routeDeps));
+  app.register(async (web) => webRoutes(web, options.webRoot));
   app.register(
     async (v1) => {
       if (options.maxEventLoopDelayMs > 0) {

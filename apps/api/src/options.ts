@@ -1,6 +1,7 @@
 /** The API's tunables: defaults merged in one place, unknown or bad values rejected at start. */
 import { z } from 'zod';
 import { ApiConfigError } from './errors.js';
+import { DEFAULT_WEB_ROOT } from './web.js';
 
 export interface ApiOptions {
   /**
@@ -24,6 +25,12 @@ export interface ApiOptions {
    * @defaultValue 1000
    */
   sseIntervalMs: number;
+  /**
+   * The built web dashboard (`index.html`, `app.js`, `app.css`), served under `/` when its
+   * index.html exists; otherwise `/` says how to build it.
+   * @defaultValue apps/web/dist of this repository, resolved from the api package
+   */
+  webRoot: string;
 }
 
 export type ApiOptionsInput = Partial<Omit<ApiOptions, 'rateLimit'>> & {
@@ -44,6 +51,7 @@ const optionsSchema = z
       .default({ max: 600, timeWindowMs: 60_000 }),
     maxEventLoopDelayMs: z.number().int().min(0).default(1000),
     sseIntervalMs: positiveInt().default(1000),
+    webRoot: z.string().min(1).default(DEFAULT_WEB_ROOT),
   })
   .strict();
 
