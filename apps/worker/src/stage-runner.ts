@@ -56,6 +56,8 @@ export interface StageDeps {
 /** What a finished job returns (BullMQ's return value: small JSON). */
 export interface StageOutcome {
   counters: WorkCounters;
+  /** Behaviour samples drawn, or trained on (batches × batch size). */
+  samples: number;
   /** Token positions processed: sampled continuations, or training batches (padding included). */
   tokens: number;
   [detail: string]: unknown;
@@ -131,7 +133,8 @@ export async function runStage(
     const tokens =
       ctx.counters.sampledSequences * (maxLength - prefixLength) +
       ctx.counters.trainSteps * batchSize * maxLength;
-    return { counters: ctx.counters, tokens, ...detail };
+    const samples = ctx.counters.sampledSequences + ctx.counters.trainSteps * batchSize;
+    return { counters: ctx.counters, samples, tokens, ...detail };
   } finally {
     await metrics.close();
   }

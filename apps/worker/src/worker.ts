@@ -82,8 +82,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     const t0 = started.get(job.id ?? '');
     if (t0 !== undefined)
       metrics.jobDurationSeconds.observe({ stage }, (performance.now() - t0) / 1000);
-    const counters = result?.counters;
-    if (counters?.sampledSequences) metrics.samplesTotal.inc({ stage }, counters.sampledSequences);
+    if (result?.samples) metrics.samplesTotal.inc({ stage }, result.samples);
     if (result?.tokens) metrics.tokensTotal.inc({ stage, backend }, result.tokens);
     void repos.stageJobs
       .transitionByKey(job.id ?? '', 'completed')
