@@ -9,13 +9,14 @@
  * 4. Bootstrap throughput with one and with two single-threaded workers (goal: two ≥ 1.8× one).
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb } from '@rdlab/db';
 import { redisConnection } from '@rdlab/jobs';
 import { Queue, Worker } from 'bullmq';
+import { ApiClient, readSpecForSubmission } from '../src/stack/client.js';
 import { startStack } from '../src/stack/stack.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -156,7 +157,9 @@ const row = (name: string, value: string) => {
   }
 }
 
-// 3: the demo, whole commands from a cold store.
+// 3: the demo from a cold store, as whole commands (`rdlab run --local` against `rdlab demo`,
+// whose stack start and stop are included) and as the sweep alone (runSweep's wall time against
+// the experiment's submission → finish on a running stack with one worker).
 if (!quick) {
   const local = await tempDir('local');
   const service = await tempDir('service');
@@ -166,15 +169,19 @@ if (!quick) {
     if (r.status !== 0) throw new Error(`rdlab ${args.join(' ')} exited ${r.status}`);
     return (performance.now() - t0) / 1000;
   };
+  const localOut = join(local, 'out');
   const localS = time([
     'run',
     'examples/demo.yaml',
     '--local',
     '--out',
-    join(local, 'out'),
+    localOut,
     '--store',
     join(local, 'artifacts'),
   ]);
+  const localSweepS = (
+    JSON.parse(await readFile(join(localOut, 'results.json'), 'utf8')) as { wallSeconds: number }
+  ).wallSeconds;
   const serviceS = time([
     'demo',
     '--data-dir',
@@ -182,10 +189,35 @@ if (!quick) {
     '--out',
     join(service, 'out'),
   ]);
-  out.demo = { localSeconds: localS, serviceSeconds: serviceS, ratio: serviceS / localS };
+  // The sweep alone through a running stack, on a fresh artifact store.
+  const stack = await startStack({ dataDir: join(service, 'warm'), port: 0, workers: 1 });
+  let sweepS = Number.NaN;
+  try {
+    const client = new ApiClient(stack.apiUrl, stack.token);
+    const t0 = performance.now();
+    const { id } = await client.submit(
+      await readSpecForSubmission(join(root, 'examples/demo.yaml')),
+    );
+    const view = await client.wait(id as string, undefined, 100);
+    sweepS = (performance.now() - t0) / 1000;
+    if (view.status !== 'succeeded') throw new Error(`demo through the stack: ${view.status}`);
+  } finally {
+    await stack.stop();
+  }
+  out.demo = {
+    localSeconds: localS,
+    serviceSeconds: serviceS,
+    localSweepSeconds: localSweepS,
+    serviceSweepSeconds: sweepS,
+    sweepRatio: sweepS / localSweepS,
+  };
   row(
-    'demo',
-    `rdlab run --local ${localS.toFixed(1)} s; through the service (rdlab demo, stack start included) ${serviceS.toFixed(1)} s: ${((serviceS / localS - 1) * 100).toFixed(0)}% more`,
+    'demo, whole commands',
+    `rdlab run --local ${localS.toFixed(1)} s; rdlab demo (stack start and stop included) ${serviceS.toFixed(1)} s: ${((serviceS / localS - 1) * 100).toFixed(0)}% more`,
+  );
+  row(
+    'demo, the sweep alone',
+    `in one process ${localSweepS.toFixed(1)} s; submitted to a running stack, until succeeded, ${sweepS.toFixed(1)} s: ${((sweepS / localSweepS - 1) * 100).toFixed(0)}% more`,
   );
   await rm(local, { recursive: true, force: true });
   await rm(service, { recursive: true, force: true });
@@ -233,7 +265,7 @@ if (!quick) {
         }
       };
       await run(spec(seed + 1000, 64)); // warm-up: 8 small shards, every worker loads β and R
-      const prefixes = 2000;
+      const prefixes = 4000;
       const id = await run(spec(seed, prefixes));
       const shards = await db.stageJob.findMany({ where: { experimentId: id, kind: 'bootstrap' } });
       const start = Math.min(...shards.map((s) => s.startedAt?.getTime() ?? Number.NaN));
