@@ -16,7 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type EmbeddedPostgres, migrate, startEmbeddedPostgres } from '@rdlab/db';
+import {
+  createDb,
+  type EmbeddedPostgres,
+  migrate,
+  PostgresMetricsSink,
+  Repositories,
+  startEmbeddedPostgres,
+} from '@rdlab/db';
 import { createMetrics, METRIC_LABELS } from '@rdlab/telemetry';
 import pg from 'pg';
 
@@ -178,7 +185,7 @@ describe('dashboards: every SQL query runs against a migrated Postgres', () => {
         .replace(":'grafana_password'", `'reader-secret'`);
       await owner.query(readerSql);
       await migrate(server.url);
-      await seed(owner);
+      await seed(server.url);
     } finally {
       await owner.end();
     }
@@ -248,64 +255,94 @@ describe('dashboards: every SQL query runs against a migrated Postgres', () => {
   });
 });
 
-/** One experiment: 3 dropouts × 2 attributes, evaluated at epochs 0–2, with training curves. */
-async function seed(db: pg.Client): Promise<void> {
-  await db.query(`INSERT INTO teams (id, name) VALUES ('t1', 'lab')`);
-  await db.query(
-    `INSERT INTO experiments (id, team_id, name, spec_submitted, spec_resolved, status, cell_count,
-       updated_at, started_at)
-     VALUES ($1, 't1', 'demo sweep', '{}', '{}', 'running', $2, now(), now())`,
-    [EXPERIMENT, DROPOUTS.length * ATTRIBUTES.length],
-  );
-  let index = 0;
-  for (const attribute of ATTRIBUTES) {
-    for (const [d, dropout] of DROPOUTS.entries()) {
-      const cell = `c${attribute[0]}${d}`;
-      await db.query(
-        `INSERT INTO cells (experiment_id, id, index, dataset, attribute, target, dropout,
-           dropout_config, seed, status, epochs_done, updated_at)
-         VALUES ($1, $2, $3, 'demo', $4, 'tiny', $5, '{}', 1, 'running', 2, now())`,
-        [EXPERIMENT, cell, index++, attribute, dropout],
-      );
+/**
+ * One experiment: 3 dropouts × 2 attributes, evaluated at epochs 0–2, with training curves,
+ * written by the service's own code (the repositories the API, scheduler and workers use, and
+ * the workers' metrics sink), not by hand.
+ */
+async function seed(url: string): Promise<void> {
+  const db = createDb(url);
+  try {
+    const repos = new Repositories(db);
+    const team = await repos.teams.createTeam('lab');
+    const cells = ATTRIBUTES.flatMap((attribute, a) =>
+      DROPOUTS.map((dropout, d) => ({
+        id: `c${attribute[0]}${d}`,
+        index: a * DROPOUTS.length + d,
+        dataset: 'demo',
+        attribute,
+        target: 'tiny',
+        dropout,
+        dropoutConfig: {},
+        seed: 1,
+      })),
+    );
+    await repos.experiments.createExperiment({
+      id: EXPERIMENT,
+      teamId: team.id,
+      name: 'demo sweep',
+      specSubmitted: {},
+      specResolved: {},
+      cells,
+    });
+    await repos.experiments.updateExperimentStatus(EXPERIMENT, 'running');
+    const sink = new PostgresMetricsSink(db, { experimentId: EXPERIMENT });
+    for (const cell of cells) {
+      const d = DROPOUTS.indexOf(cell.dropout);
+      await repos.cells.updateCell(EXPERIMENT, cell.id, { status: 'running', epochsDone: 2 });
       for (const epoch of [0, 1, 2]) {
         const acc = 0.5 + 0.01 * epoch * (d + 1);
         const reward = 0.4 + 0.05 * epoch * (d + 1);
-        await db.query(
-          `INSERT INTO eval_results (experiment_id, cell_id, epoch, metrics, acc, reward)
-           VALUES ($1, $2, $3, $4, $5, $6)`,
-          [EXPERIMENT, cell, epoch, JSON.stringify({ acc, reward }), acc, reward],
-        );
-        await db.query(
-          `INSERT INTO generated_examples (id, experiment_id, cell_id, epoch, prefix, text, reward, acc)
-           VALUES ($1, $2, $3, $4, 'the food', 'the food was great', $5, $6)`,
-          [`g-${cell}-${epoch}`, EXPERIMENT, cell, epoch, reward, acc],
-        );
+        await repos.results.upsertEvalResult({
+          experimentId: EXPERIMENT,
+          cellId: cell.id,
+          epoch,
+          metrics: { acc, reward },
+          acc,
+          reward,
+        });
+        await repos.results.replaceExamples(EXPERIMENT, cell.id, epoch, [
+          { prefix: 'the food', text: 'the food was great', reward, acc },
+        ]);
       }
       for (let step = 1; step <= 5; step++) {
-        for (const [name, value] of [
-          ['train/loss', 3 - step * 0.1],
-          ['dropout/kept_fraction', dropout === 'none' ? 1 : 0.2],
-          ['importance/mean_weight', 0.9 + step * 0.01],
-          ['reward/mean', -1 + step * 0.05],
-        ] as const) {
-          await db.query(
-            `INSERT INTO metric_points (experiment_id, cell_id, stage, epoch, step, name, value, time)
-             VALUES ($1, $2, 'train', 1, $3, $4, $5, now() - make_interval(mins => $6))`,
-            [EXPERIMENT, cell, step, name, value, 10 - step],
-          );
-        }
+        await sink.record(
+          (
+            [
+              ['train/loss', 3 - step * 0.1],
+              ['dropout/kept_fraction', cell.dropout === 'none' ? 1 : 0.2],
+              ['importance/mean_weight', 0.9 + step * 0.01],
+              ['reward/mean', -1 + step * 0.05],
+            ] as const
+          ).map(([name, value]) => ({
+            cell: cell.id,
+            stage: 'train' as const,
+            epoch: 1,
+            step,
+            name,
+            value,
+          })),
+        );
       }
-      await db.query(
-        `INSERT INTO stage_jobs (id, experiment_id, cell_id, kind, key, state, attempts, worker, backend)
-         VALUES ($1, $2, $3, 'train', $4, 'active', 1, 'w1', 'native')`,
-        [`sj-${cell}`, EXPERIMENT, cell, `train~${cell}`],
-      );
+      const key = `train~${cell.id}`;
+      await repos.stageJobs.upsertStageJob({
+        experimentId: EXPERIMENT,
+        key,
+        kind: 'train',
+        cellId: cell.id,
+      });
+      await repos.stageJobs.transitionByKey(key, 'active', { worker: 'w1', backend: 'native' });
     }
+    await sink.close();
+    await repos.workers.heartbeat({
+      id: 'w1',
+      backend: 'native',
+      hostname: 'node-1',
+      currentJob: 'train~cn0',
+    });
+  } finally {
+    await db.$disconnect();
   }
-  await db.query(
-    `INSERT INTO workers (id, backend, hostname, current_job, last_heartbeat_at)
-     VALUES ('w1', 'native', 'node-1', 'train~cn0', now() AT TIME ZONE 'UTC')`,
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
