@@ -12,6 +12,9 @@
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+/** The abort reason of a worker shutting down: its job is released, not cancelled. */
+export const SHUTDOWN_REASON = 'worker shutting down';
+
 export interface WorkerConfig {
   redisUrl: string;
   databaseUrl: string;

@@ -11,11 +11,8 @@ import { PreparedCache } from '@rdlab/pipeline';
 import { type ArtifactStore, openStore } from '@rdlab/store';
 import type { SandboxedJob } from 'bullmq';
 import { UnrecoverableError, WaitingError } from 'bullmq';
-import { workerConfig } from './config.js';
+import { SHUTDOWN_REASON, workerConfig } from './config.js';
 import { runStage } from './stage-runner.js';
-
-/** The abort reason of a worker that is shutting down (its job is retried elsewhere). */
-export const SHUTDOWN_REASON = 'worker shutting down';
 
 let ready: Promise<{ store: ArtifactStore; db: ReturnType<typeof createDb> }> | null = null;
 /** Datasets (β, R, the data) this child prepared, for its next jobs. */

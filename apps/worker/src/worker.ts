@@ -27,11 +27,13 @@ import { initBackend } from '@rdlab/ml';
 import { createLogger, createMetrics, METRICS_CONTENT_TYPE, metricsText } from '@rdlab/telemetry';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { configEnv, type WorkerConfig } from './config.js';
-import { SHUTDOWN_REASON } from './processor.js';
+import { configEnv, SHUTDOWN_REASON, type WorkerConfig } from './config.js';
 import type { StageOutcome } from './stage-runner.js';
 
 const HEARTBEAT_MS = 5000;
+
+/** The metrics label of a job's stage (names outside the catalog never get this far). */
+const stageOf = (job: Job) => (isJobName(job.name) ? jobDefinition(job.name).stage : 'report');
 const processorFile = fileURLToPath(new URL('./processor.ts', import.meta.url));
 
 export interface RunningWorker {
@@ -69,8 +71,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   worker.on('active', (job) => {
     current = job;
     started.set(job.id ?? '', performance.now());
-    if (job.attemptsMade > 0 && isJobName(job.name))
-      metrics.jobRetriesTotal.inc({ stage: jobDefinition(job.name).stage });
+    if (job.attemptsMade > 0) metrics.jobRetriesTotal.inc({ stage: stageOf(job) });
     void repos.stageJobs
       .transitionByKey(job.id ?? '', 'active', { worker: config.workerId, backend })
       .catch((error) => log.error({ err: error }, 'stage job update failed'));
@@ -78,7 +79,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   });
   worker.on('completed', (job, result: Partial<StageOutcome> | undefined) => {
     current = null;
-    const stage = isJobName(job.name) ? jobDefinition(job.name).stage : 'report';
+    const stage = stageOf(job);
     const t0 = started.get(job.id ?? '');
     if (t0 !== undefined)
       metrics.jobDurationSeconds.observe({ stage }, (performance.now() - t0) / 1000);
@@ -92,7 +93,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
   worker.on('failed', (job, error) => {
     current = null;
     if (!job) return;
-    const stage = isJobName(job.name) ? jobDefinition(job.name).stage : 'report';
+    const stage = stageOf(job);
     metrics.jobFailuresTotal.inc({ stage });
     const final =
       job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
