@@ -17,7 +17,7 @@ import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
 import { rateLimitKey, requireBearerToken } from './auth.js';
 import { installBodyParsers } from './body.js';
 import type { ApiDeps, RouteDeps } from './deps.js';
-import { apiError, installErrorHandling } from './errors.js';
+import { apiError, installErrorHandling, sendApiError, toApiError } from './errors.js';
 import { resolveOptions } from './options.js';
 import { cellRoutes } from './routes/cells.js';
 import { experimentRoutes, SPEC_CONTENT_TYPES } from './routes/experiments.js';
@@ -54,6 +54,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     bodyLimit: options.bodyLimitBytes,
     // Unknown query parameters are an error naming the parameter, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
+    // Errors the router raises before any hook (a URL that does not decode: `/v1/x/%`) get
+    // the error shape too, not Fastify's default body.
+    frameworkErrors: (error, _request, reply) => sendApiError(reply, toApiError(error)),
   }) as unknown as FastifyInstance;
 
   installErrorHandling(app);

@@ -53,7 +53,7 @@ function syntaxErrorPlace(text: string, reason: string): string {
     const column = Number(position) - before.lastIndexOf('\n');
     return ` at line ${line}, column ${column}`;
   }
-  const yaml = parseSpecText(text);
+  const yaml = safeParseSpecText(text);
   const place = yaml.ok
     ? null
     : /at line (\d+), column (\d+)/.exec(yaml.problems[0]?.message ?? '');
@@ -71,12 +71,31 @@ export function specDocument(request: FastifyRequest): unknown {
   }
   if (!(body instanceof YamlText)) return body;
   if (body.text.trim() === '') throw apiError('RDLAB_BAD_REQUEST', 'the YAML body is empty');
-  const parsed = parseSpecText(body.text);
+  const parsed = safeParseSpecText(body.text);
   if (!parsed.ok) {
+    // The first syntax error is the cause; the parser's later ones are its cascade.
     const first = parsed.problems[0]?.message ?? 'YAML syntax error';
     throw apiError('RDLAB_BAD_REQUEST', `malformed YAML body: ${first}`, {
-      problems: parsed.problems.map((p) => ({ path: p.path, message: p.message })),
+      problems: [{ path: '', message: first }],
     });
   }
   return parsed.value;
+}
+
+/**
+ * parseSpecText, with what the YAML library throws rather than reports (an alias bomb's
+ * "Excessive alias count", a stack overflow on deep nesting) as a syntax problem.
+ */
+function safeParseSpecText(text: string): ReturnType<typeof parseSpecText> {
+  try {
+    return parseSpecText(text);
+  } catch (error) {
+    const reason =
+      error instanceof RangeError
+        ? 'the document is nested too deeply'
+        : /alias/i.test((error as Error).message)
+          ? 'too many aliases (an alias bomb?): expand them in the file'
+          : (error as Error).message.split('\n')[0];
+    return { ok: false, problems: [{ path: '', value: undefined, message: reason ?? '' }] };
+  }
 }

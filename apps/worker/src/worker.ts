@@ -72,18 +72,6 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     ...lockOptionsFromEnv(workerOptions(QUEUES.stages)),
   });
   let current: Job | null = null;
-  // Start the sandboxed child now rather than at the first job: loading the stages and the engine
-  // takes seconds, which a queued job would otherwise wait for. (BullMQ 6.7's child pool; a
-  // later version without it just starts the child at the first job, as before.)
-  const pool = (worker as unknown as { childPool?: ChildPoolLike }).childPool;
-  if (pool?.retain && pool.release) {
-    try {
-      pool.release(await pool.retain(processorFile));
-    } catch (error) {
-      log.warn({ err: error }, 'could not start the sandboxed processor ahead of the first job');
-    }
-  }
-
   worker.on('active', (job) => {
     current = job;
     started.set(job.id ?? '', performance.now());
@@ -175,6 +163,18 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     );
     const address = server.address();
     metricsPort = typeof address === 'object' && address ? address.port : null;
+  }
+
+  // Start the sandboxed child now rather than at the first job: loading the stages and the engine
+  // takes seconds, which a queued job would otherwise wait for. (BullMQ 6.7's child pool; a
+  // later version without it just starts the child at the first job, as before.)
+  const pool = (worker as unknown as { childPool?: ChildPoolLike }).childPool;
+  if (pool?.retain && pool.release) {
+    try {
+      pool.release(await pool.retain(processorFile));
+    } catch (error) {
+      log.warn({ err: error }, 'could not start the sandboxed processor ahead of the first job');
+    }
   }
 
   log.info({ backend, queue: QUEUES.stages }, 'worker started');

@@ -7,7 +7,7 @@ import { ownedExperiment, principalOf, SECURITY } from '../auth.js';
 import type { RouteDeps } from '../deps.js';
 import { errorResponses, notFound } from '../errors.js';
 import { cellView, resultsByCell } from '../views.js';
-import { idParams } from './experiments.js';
+import { idParams, NO_NUL } from './experiments.js';
 
 interface MetricsQuery {
   experiment?: string;
@@ -56,14 +56,14 @@ export function cellRoutes(app: FastifyInstance, deps: RouteDeps): void {
         params: {
           type: 'object',
           required: ['cellId'],
-          properties: { cellId: { type: 'string', minLength: 1, maxLength: 128 } },
+          properties: { cellId: { type: 'string', minLength: 1, maxLength: 128, pattern: NO_NUL } },
         },
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            experiment: { type: 'string', minLength: 1, maxLength: 128 },
-            name: { type: 'string', minLength: 1, maxLength: 200 },
+            experiment: { type: 'string', minLength: 1, maxLength: 128, pattern: NO_NUL },
+            name: { type: 'string', minLength: 1, maxLength: 200, pattern: NO_NUL },
           },
         },
         response: {

@@ -12,14 +12,24 @@ import { cancelExperiment } from '../cancel.js';
 import type { RouteDeps } from '../deps.js';
 import { apiError, errorResponses } from '../errors.js';
 import { experimentProgress } from '../progress.js';
+import { boundedProblems, nulProblems, sourceProblems } from '../sources.js';
 import { streamProgress } from '../sse.js';
 import { experimentView, sweepCellView } from '../views.js';
+
+/** Strings that reach Postgres: a NUL character is refused there (a 500), so it is a 400 here. */
+export const NO_NUL = '^[^\\u0000]*$';
 
 export const idParams = {
   type: 'object',
   required: ['id'],
   properties: {
-    id: { type: 'string', minLength: 1, maxLength: 128, description: 'experiment id' },
+    id: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 128,
+      pattern: NO_NUL,
+      description: 'experiment id',
+    },
   },
 } as const;
 
@@ -71,6 +81,7 @@ export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
               type: 'string',
               minLength: 1,
               maxLength: 200,
+              pattern: NO_NUL,
               description: 'Makes a retried POST return the experiment the first one created',
             },
           },
@@ -86,8 +97,10 @@ export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const { teamId, tokenId } = principalOf(request);
       const document = specDocument(request);
       const validation = validateSpec(document);
-      if (!validation.ok) throw new SpecError(validation.problems);
+      if (!validation.ok) throw new SpecError(boundedProblems(validation.problems));
       const { spec, cells } = validation;
+      const unsafe = [...sourceProblems(spec.datasets), ...nulProblems(document)];
+      if (unsafe.length > 0) throw new SpecError(unsafe);
       const plan = planSweep(spec, cells);
       const cellViews = cells.map(sweepCellView);
       if (request.query.dryRun) return { dryRun: true, cells: cellViews, plan };
@@ -140,6 +153,7 @@ export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
               type: 'string',
               minLength: 1,
               maxLength: 128,
+              pattern: NO_NUL,
               description: "The previous page's nextCursor",
             },
             status: { type: 'string', enum: STATUSES },
