@@ -14,6 +14,10 @@ import { UnrecoverableError, WaitingError } from 'bullmq';
 import { SHUTDOWN_REASON, workerConfig } from './config.js';
 import { runStage } from './stage-runner.js';
 
+// A child whose worker died (SIGKILL, a lost node) must not go on training: another worker
+// resumes the cell from its checkpoint, and two writers of one cell would race.
+process.on('disconnect', () => process.exit(1));
+
 let ready: Promise<{ store: ArtifactStore; db: ReturnType<typeof createDb> }> | null = null;
 /** Datasets (β, R, the data) this child prepared, for its next jobs. */
 const prepared = new PreparedCache();
@@ -27,7 +31,7 @@ function setUp() {
   return ready;
 }
 
-export default async function process(job: SandboxedJob, token?: string, signal?: AbortSignal) {
+export default async function processStage(job: SandboxedJob, token?: string, signal?: AbortSignal) {
   if (!isJobName(job.name)) throw new UnrecoverableError(`unknown job name '${job.name}'`);
   const config = workerConfig();
   const { store, db } = await setUp();

@@ -32,11 +32,6 @@ import type { StageOutcome } from './stage-runner.js';
 
 const HEARTBEAT_MS = 5000;
 
-interface ChildPoolLike {
-  retain?(processFile: string): Promise<unknown>;
-  release?(child: unknown): void;
-}
-
 /** The metrics label of a job's stage (names outside the catalog never get this far). */
 const stageOf = (job: Job) => (isJobName(job.name) ? jobDefinition(job.name).stage : 'report');
 const processorFile = fileURLToPath(new URL('./processor.ts', import.meta.url));
@@ -163,18 +158,6 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     );
     const address = server.address();
     metricsPort = typeof address === 'object' && address ? address.port : null;
-  }
-
-  // Start the sandboxed child now rather than at the first job: loading the stages and the engine
-  // takes seconds, which a queued job would otherwise wait for. (BullMQ 6.7's child pool; a
-  // later version without it just starts the child at the first job, as before.)
-  const pool = (worker as unknown as { childPool?: ChildPoolLike }).childPool;
-  if (pool?.retain && pool.release) {
-    try {
-      pool.release(await pool.retain(processorFile));
-    } catch (error) {
-      log.warn({ err: error }, 'could not start the sandboxed processor ahead of the first job');
-    }
   }
 
   log.info({ backend, queue: QUEUES.stages }, 'worker started');
