@@ -31,7 +31,11 @@ function setUp() {
   return ready;
 }
 
-export default async function processStage(job: SandboxedJob, token?: string, signal?: AbortSignal) {
+export default async function processStage(
+  job: SandboxedJob,
+  token?: string,
+  signal?: AbortSignal,
+) {
   if (!isJobName(job.name)) throw new UnrecoverableError(`unknown job name '${job.name}'`);
   const config = workerConfig();
   const { store, db } = await setUp();
