@@ -94,53 +94,15 @@ export interface CellMetrics {
   series: Record<string, MetricPoint[]>;
 }
 
-export interface Stat {
-  mean: number;
-  /** Standard deviation over seeds (0 with one seed). */
-  sd: number;
-}
-
-export interface Interval {
-  mean: number;
-  low: number;
-  high: number;
-}
-
-export type Verdict = 'pareto-improvement' | 'dominated' | 'trade-off' | 'no-difference';
-
-export interface Comparison {
-  acc: Interval;
-  reward: Interval;
-  verdict: Verdict;
-}
-
-/** One (dataset, attribute, target, dropout) of `report.variants`. */
-export interface ReportVariant {
-  dataset: string;
-  attribute: string;
-  target: string;
-  dropout: string;
-  kind: string;
-  gamma: number | null;
-  seeds: number[];
-  cellIds: string[];
-  acc: Stat;
-  reward: Stat;
-  accPlusReward: Stat;
-  byEpoch: Array<{ epoch: number; acc: Stat; reward: Stat }>;
-  start: { acc: Stat; reward: Stat; accPlusReward: Stat };
-  paretoOptimal: boolean;
-  versusStart: Comparison;
-  degenerated: boolean;
-  versusNone: Comparison | null;
-}
-
-export interface Report {
-  name: string;
-  variants: ReportVariant[];
-  /** `dataset/attribute`, in spec order. */
-  columns: string[];
-}
+// The report's shapes are the pipeline's own (type-only: nothing of it reaches the bundle).
+export type {
+  Comparison,
+  Interval,
+  Stat,
+  SweepReport as Report,
+  VariantSummary as ReportVariant,
+  Verdict,
+} from '@rdlab/pipeline';
 
 export interface GeneratedExample {
   prefix: string;
@@ -159,7 +121,7 @@ export interface CellResult {
 }
 
 export interface Results {
-  report: Report;
+  report: import('@rdlab/pipeline').SweepReport;
   results: CellResult[];
 }
 

@@ -28,6 +28,15 @@ export function variant(
     acc: s(acc),
     reward: s(reward),
     accPlusReward: s(acc + reward),
+    tokenAccuracy: s(0.3),
+    bleu: s(0.1),
+    rouge1: s(0.3),
+    rouge2: s(0.2),
+    rougeL: s(0.3),
+    meteor: s(0.2),
+    distinct1: s(0.5),
+    distinct2: s(0.7),
+    authors: null,
     byEpoch: [
       { epoch: 0, acc: s(0.3), reward: s(0.4) },
       { epoch: 2, acc: s(acc), reward: s(reward) },
@@ -43,6 +52,7 @@ export function variant(
 
 export const REPORT: Report = {
   name: 'web',
+  settings: {},
   columns: ['demo/negative', 'demo/positive'],
   variants: [
     variant('negative', 'none', 0.25, 0.8, { paretoOptimal: true }),

@@ -65,6 +65,7 @@ export { disposePrepared, type PreparedDataset, prepare } from './prepare.js';
 export {
   bootstrapMean,
   buildReport,
+  type Comparison,
   type Interval,
   resultsCsv,
   type Stat,
