@@ -16,6 +16,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { type Stack, startStack } from '../../cli/src/stack/stack.js';
 import { buildWeb } from '../build.mjs';
 import { num } from '../src/format.js';
+import { type SpecTemplate, TEMPLATES } from '../src/templates.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
@@ -23,37 +24,12 @@ const skip = existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} is not installed (apt-get install chromium)`;
 
-/** Two seeds, so the curves have intervals; about 10 s on the embedded stack. */
-const TINY = `name: web
-datasets:
-  - name: demo
-    source: builtin:demo
-    attributes: [positive]
-behavior:
-  model: { preset: tiny }
-  training: { epochs: 1, sentencesPerAttribute: 200 }
-rewardModel:
-  training: { epochs: 1, sentencesPerAttribute: 200 }
-dropout:
-  - kind: none
-  - kind: quantile
-    gamma: 0.5
-training:
-  batchSize: 8
-  epochs: 2
-  maxLength: 20
-  temperature: 1
-bootstrap:
-  prefixesPerAttribute: 24
-  samplesPerPrefix: 2
-  shardSize: 12
-evaluation:
-  prefixes: 8
-  examples: 2
-seeds: [1, 2]
+/** The submit page's tiny template with two seeds, so the curves have intervals; about 10 s. */
+const TINY = `${(TEMPLATES.find((t) => t.id === 'tiny') as SpecTemplate).yaml
+  .replace(/^#.*\n/, '')
+  .replace('name: tiny', 'name: web')
+  .replace('examples: 3', 'examples: 2')}seeds: [1, 2]
 `;
-
-/** Two problems: a γ above 1 and a batch size of 0. */
 const BROKEN = TINY.replace('gamma: 0.5', 'gamma: 1.5').replace('batchSize: 8', 'batchSize: 0');
 
 const lineOf = (text: string, needle: string) =>

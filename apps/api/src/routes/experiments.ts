@@ -3,7 +3,7 @@
  * follow its progress as Server-Sent Events.
  */
 import { canonicalJson, cellRecord, SpecError, validateSpec } from '@rdlab/core';
-import type { ExperimentStatus } from '@rdlab/db';
+import { ExperimentStatus } from '@rdlab/db';
 import { planSweep } from '@rdlab/pipeline';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ownedExperiment, principalOf, SECURITY } from '../auth.js';
@@ -45,14 +45,8 @@ const submitted = {
   },
 };
 
-const STATUSES: ExperimentStatus[] = [
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'partial',
-];
+/** The statuses the schema defines (Prisma's enum), for the `status` filter. */
+const STATUSES = Object.values(ExperimentStatus);
 
 export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post<{ Querystring: { dryRun: boolean }; Headers: { 'idempotency-key'?: string } }>(
