@@ -98,4 +98,16 @@ describe('Rng', () => {
     assert.throws(() => createRng(1).choose(3, 4), /k must be in \[0, n=3\]/);
     assert.throws(() => createRng(1).categorical([0, 0]), /positive sum/);
   });
+
+  it('hands over its state: a generator set to the state of another draws what the other would', () => {
+    const a = createRng(21);
+    a.uniform();
+    const b = createRng(99);
+    b.setState(a.getState());
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => b.nextUint32()),
+      Array.from({ length: 5 }, () => a.nextUint32()),
+    );
+    assert.throws(() => b.setState([1, 2, 3]), /4 words/);
+  });
 });

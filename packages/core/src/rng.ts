@@ -59,6 +59,23 @@ export class Rng {
     this.s3 = next();
   }
 
+  /**
+   * The generator's 128-bit state (xoshiro128** s0…s3), for engines that draw from the same
+   * stream in native code: they take it, draw, and hand back the state they ended at.
+   * A pending Box–Muller spare is not part of it (engines draw uniforms only).
+   */
+  getState(): Uint32Array {
+    return Uint32Array.of(this.s0, this.s1, this.s2, this.s3);
+  }
+
+  setState(state: ArrayLike<number>): void {
+    if (state.length !== 4) throw new RangeError(`Rng.setState: 4 words, got ${state.length}`);
+    this.s0 = (state[0] as number) | 0;
+    this.s1 = (state[1] as number) | 0;
+    this.s2 = (state[2] as number) | 0;
+    this.s3 = (state[3] as number) | 0;
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

@@ -69,6 +69,37 @@ export interface Decoder {
   dispose(): void;
 }
 
+/**
+ * Token choice inside an engine (what {@link LanguageModel.sample} takes): the settings of
+ * `generate` in sampler.ts, with the generator passed as its xoshiro128** state.
+ */
+export interface EngineSampling {
+  /** Total tokens per sequence, prefix included. */
+  maxLength: number;
+  /** 0 decodes greedily (no draw). */
+  temperature: number;
+  /** 0 keeps every token. */
+  topK: number;
+  /** 1 is off. */
+  repetitionPenalty: number;
+  /** Ends a sequence; −1 never ends one. */
+  eosId: number;
+  /**
+   * `Rng.getState()` before the first draw; overwritten with the state after the last, so the
+   * caller's generator goes on exactly as if sampler.ts had drawn. One `uniform()` per sampled
+   * token, in order t, then b, skipping finished rows; none when greedy.
+   */
+  rngState: Uint32Array;
+}
+
+/** What {@link LanguageModel.sample} returns: the arrays of sampler.ts's `Generation`. */
+export interface EngineGeneration {
+  ids: Int32Array;
+  mask: Float32Array;
+  tokenLogprobs: Float32Array;
+  samplingLogprobs: Float32Array;
+}
+
 /** Adam state by parameter name, for checkpoints. */
 export interface OptimizerState {
   step: number;
@@ -86,6 +117,12 @@ export interface LanguageModel {
   tokenLogprobs(batch: TokenBatch): Float32Array;
   /** Incremental decoding; `cache: false` recomputes the whole sequence at each step. */
   decoder(batchSize: number, options?: { cache?: boolean }): Decoder;
+  /**
+   * Optional: KV-cached generation with the token choice in the engine (no `[B, V]` logits
+   * cross per token). Must give the tokens sampler.ts's `sampleRow` would choose from the same
+   * logits and generator state; `generate` uses it when present.
+   */
+  sample?(prefixes: Int32Array, batchSize: number, options: EngineSampling): EngineGeneration;
   /**
    * One Adam step on loss = mean_b(c_b · CE_b), CE_b the mean of −log p over positions where
    * `lossMask [B, T]` is 1. Only `trainable` parameters move (all by default).

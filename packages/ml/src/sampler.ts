@@ -1,7 +1,9 @@
 /**
  * Batched generation from prefixes with a KV cache: temperature, top-k, repetition penalty,
- * end-of-text and padding, seeded. The choice of each token happens here, in JavaScript, on the
+ * end-of-text and padding, seeded. The choice of each token is defined here, in JavaScript, on the
  * logits the model returns, so a seed gives the same samples on every backend whose logits agree.
+ * Engines that choose tokens themselves (`LanguageModel.sample`: native, cuda) make the same
+ * choices from the same generator, and are used when present: no `[B, V]` logits cross per token.
  *
  * Legend: B batch, p prefix length, T total length (prefix included), V vocabulary.
  */
@@ -22,6 +24,12 @@ export interface SamplingOptions {
   rng: Rng;
   /** Use the KV cache (default) or recompute every step (the reference path). @defaultValue true */
   cache?: boolean;
+  /**
+   * Let an engine with its own token choice (`LanguageModel.sample`) generate; false chooses in
+   * JavaScript on the engine's logits (the reference the engines are tested against).
+   * @defaultValue true
+   */
+  engineChoice?: boolean;
 }
 
 export interface Generation {
@@ -62,6 +70,19 @@ export function generate(
       `generate: prefixes must be [B, p] with p ≥ 1, got ${prefixes.length} ids for B = ${B}`,
     );
   if (T <= p) throw new RangeError(`generate: maxLength ${T} must exceed the prefix length ${p}`);
+  if (model.sample && options.cache !== false && options.engineChoice !== false) {
+    const rngState = rng.getState();
+    const out = model.sample(prefixes, B, {
+      maxLength: T,
+      temperature,
+      topK,
+      repetitionPenalty,
+      eosId,
+      rngState,
+    });
+    rng.setState(rngState);
+    return { ...out, batchSize: B, length: T };
+  }
   const ids = new Int32Array(B * T).fill(eosId);
   const mask = new Float32Array(B * T);
   const tokenLogprobs = new Float32Array(B * T);

@@ -51,7 +51,8 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
                         InstanceMethod("setParams", &Gpt2Wrap::SetParams), InstanceMethod("getGrads", &Gpt2Wrap::GetGrads),
                         InstanceMethod("getAdam", &Gpt2Wrap::GetAdam), InstanceMethod("setAdam", &Gpt2Wrap::SetAdam),
                         InstanceMethod("decoderNew", &Gpt2Wrap::DecoderNew), InstanceMethod("decoderNext", &Gpt2Wrap::DecoderNext),
-                        InstanceMethod("decoderFree", &Gpt2Wrap::DecoderFree), InstanceMethod("dispose", &Gpt2Wrap::Dispose),
+                        InstanceMethod("decoderFree", &Gpt2Wrap::DecoderFree), InstanceMethod("sample", &Gpt2Wrap::Sample),
+                        InstanceMethod("dispose", &Gpt2Wrap::Dispose),
                         InstanceMethod("numParams", &Gpt2Wrap::NumParams)});
   }
 
@@ -186,6 +187,36 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
       decoders_.erase(it);
     }
     return info.Env().Undefined();
+  }
+
+  // sample(prefixes [B·p], B, {maxLength, temperature, topK, repetitionPenalty, eosId}, rngState
+  // Uint32Array(4), updated in place) → [ids, mask, tokenLogprobs, samplingLogprobs], each [B, T].
+  Napi::Value Sample(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto& m = model(env);
+    auto prefixes = info[0].As<Napi::Int32Array>();
+    const int B = info[1].As<Napi::Number>().Int32Value();
+    auto o = info[2].As<Napi::Object>();
+    rdlab::SamplingSettings s{o.Get("maxLength").As<Napi::Number>().Int32Value(), o.Get("temperature").As<Napi::Number>().DoubleValue(),
+                              o.Get("topK").As<Napi::Number>().Int32Value(), o.Get("repetitionPenalty").As<Napi::Number>().DoubleValue(),
+                              o.Get("eosId").As<Napi::Number>().Int32Value()};
+    uint32_t* state = const_cast<uint32_t*>(data_of<uint32_t>(info[3], 4, "rngState"));
+    if (B < 1 || prefixes.ElementLength() % B != 0)
+      throw Napi::RangeError::New(env, "sample: prefixes must be [B, p], got " + std::to_string(prefixes.ElementLength()) + " ids for B = " + std::to_string(B));
+    const int p = (int)(prefixes.ElementLength() / B);
+    check_ids(env, prefixes.Data(), prefixes.ElementLength(), m.config.V);
+    if (s.T <= p) throw Napi::RangeError::New(env, "sample: maxLength " + std::to_string(s.T) + " must exceed the prefix length " + std::to_string(p));
+    if (s.T > m.config.P) throw Napi::RangeError::New(env, "sample: maxLength " + std::to_string(s.T) + " exceeds n_positions " + std::to_string(m.config.P));
+    const size_t n = (size_t)B * s.T;
+    auto ids = Napi::Int32Array::New(env, n);
+    auto mask = Napi::Float32Array::New(env, n), logprobs = Napi::Float32Array::New(env, n), sampling = Napi::Float32Array::New(env, n);
+    m.sample(prefixes.Data(), B, p, s, state, ids.Data(), mask.Data(), logprobs.Data(), sampling.Data());
+    auto out = Napi::Array::New(env, 4);
+    out.Set((uint32_t)0, ids);
+    out.Set((uint32_t)1, mask);
+    out.Set((uint32_t)2, logprobs);
+    out.Set((uint32_t)3, sampling);
+    return out;
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "sampler.h"
+
 namespace rdlab {
 
 struct Gpt2Config {
@@ -61,6 +63,12 @@ class Gpt2 {
   };
   Decoder* decoder_new(int B);
   void decoder_next(Decoder* d, const int32_t* ids, int n, float* logits_out);
+
+  // KV-cached generation with the token choice here (sampler.h): continues each [B, p] prefix
+  // to s.T tokens, filling ids, mask, logprobs and sampling_logprobs [B, T] as sampler.ts's
+  // `generate`; rng_state goes in before the first draw and comes out after the last.
+  void sample(const int32_t* prefixes, int B, int p, const SamplingSettings& s, uint32_t rng_state[4], int32_t* ids, float* mask,
+              float* logprobs, float* sampling_logprobs);
 
  private:
   std::vector<LayerOffsets> layers;

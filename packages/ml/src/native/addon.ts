@@ -38,6 +38,18 @@ export interface NativeGpt2Handle {
   decoderNew(B: number): number;
   decoderNext(handle: number, ids: Int32Array, n: number): Float32Array;
   decoderFree(handle: number): void;
+  sample(
+    prefixes: Int32Array,
+    B: number,
+    options: {
+      maxLength: number;
+      temperature: number;
+      topK: number;
+      repetitionPenalty: number;
+      eosId: number;
+    },
+    rngState: Uint32Array,
+  ): [Int32Array, Float32Array, Float32Array, Float32Array];
   numParams(): number;
   dispose(): void;
 }

@@ -8,6 +8,8 @@ import type {
   AdamOptions,
   CoefficientFn,
   Decoder,
+  EngineGeneration,
+  EngineSampling,
   GradientNorms,
   LanguageModel,
   StepResult,
@@ -89,6 +91,16 @@ export class NativeGpt2 extends ParameterOwner implements LanguageModel {
         handle.decoderFree(id);
       },
     } satisfies Decoder & { position: number };
+  }
+
+  sample(prefixes: Int32Array, batchSize: number, options: EngineSampling): EngineGeneration {
+    const [ids, mask, tokenLogprobs, samplingLogprobs] = this.handle.sample(
+      prefixes,
+      batchSize,
+      options,
+      options.rngState,
+    );
+    return { ids, mask, tokenLogprobs, samplingLogprobs };
   }
 
   /** Loss and gradients by name (all parameters), without an update: for checks. */

@@ -131,6 +131,56 @@ describe('native engine', { skip }, () => {
     reference.dispose();
   });
 
+  it('chooses tokens in C++ exactly as sampler.ts does on the same logits, and leaves the generator where it would', () => {
+    // A vocabulary large enough that rows are chosen in parallel (B·V past the threading floor).
+    const config = { ...CONFIG, vocab_size: 4096 };
+    const native = new NativeGpt2(config, initGpt2Parameters(config, createRng(6)));
+    const prefixes = randomBatch(7, 16, 3, config.vocab_size).ids;
+    const settings = [
+      { temperature: 1, topK: 0, repetitionPenalty: 1 }, // the model's own distribution
+      { temperature: 0.7, topK: 50, repetitionPenalty: 1.3 },
+      { temperature: 1.4, topK: 0, repetitionPenalty: 1 },
+      { temperature: 0, topK: 0, repetitionPenalty: 1.5 }, // greedy: no draws
+    ];
+    const run = (
+      s: (typeof settings)[number],
+      eosId: number,
+      seed: number,
+      engineChoice: boolean,
+    ) => {
+      const rng = createRng(8, seed);
+      const gen = generate(native, prefixes, 16, { ...s, maxLength: 22, eosId, rng, engineChoice });
+      return { gen, next: rng.uniform() };
+    };
+    for (const [i, s] of settings.entries()) {
+      // Without an end, then with the token drawn most often as the end, so rows stop early and
+      // the draws of finished rows are skipped.
+      const free = run(s, -1, i, false).gen;
+      const counts = new Map<number, number>();
+      free.ids.forEach((id, j) => {
+        if (free.mask[j]) counts.set(id, (counts.get(id) ?? 0) + 1);
+      });
+      const frequent = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 0;
+      for (const eosId of [-1, frequent]) {
+        const inEngine = run(s, eosId, i, true);
+        const inJs = run(s, eosId, i, false);
+        const label = `${JSON.stringify(s)}, eos ${eosId}`;
+        assert.deepEqual(inEngine.gen.ids, inJs.gen.ids, label);
+        assert.deepEqual(inEngine.gen.mask, inJs.gen.mask, label);
+        const { tokenLogprobs, samplingLogprobs } = inJs.gen;
+        assert.ok(maxRelativeError(inEngine.gen.tokenLogprobs, tokenLogprobs) < 1e-6, label);
+        assert.ok(maxRelativeError(inEngine.gen.samplingLogprobs, samplingLogprobs) < 1e-6, label);
+        assert.equal(inEngine.next, inJs.next, `${label}: the generator goes on where it would`);
+      }
+      assert.ok(run(s, frequent, i, true).gen.mask.includes(0, 3), 'some row ended early');
+    }
+    assert.throws(
+      () => generate(native, prefixes, 16, { maxLength: 99, eosId: 0, rng: createRng(1) }),
+      /maxLength 99 exceeds n_positions 24/,
+    );
+    native.dispose();
+  });
+
   it('trains reproducibly: the same seed gives bit-identical parameters run to run', () => {
     const run = () => {
       const model = new NativeGpt2(CONFIG, initGpt2Parameters(CONFIG, createRng(6)));
