@@ -22,7 +22,7 @@ import {
   trainBpe,
   trainClassifier,
 } from '@rdlab/ml';
-import { getDirectory, putDirectory } from '@rdlab/store';
+import { directoryComplete, getDirectory, putDirectory } from '@rdlab/store';
 import { behaviorKey, rewardKey, tokenizerKey } from './keys.js';
 import { checkpointPath, withScratch } from './local-files.js';
 import type { StageContext } from './ports.js';
@@ -69,7 +69,7 @@ async function prepareTokenizer(
 ): Promise<BpeTokenizer> {
   const named = spec.behavior.tokenizer.checkpoint ?? spec.behavior.model.checkpoint;
   if (named) return BpeTokenizer.load(checkpointPath(ctx, named));
-  if (await ctx.store.exists(`${key}/vocab.json`)) {
+  if (await directoryComplete(ctx.store, key)) {
     return withScratch(ctx, async (dir) => {
       await getDirectory(ctx.store, key, dir);
       return BpeTokenizer.load(dir);
@@ -96,7 +96,7 @@ async function prepareBehavior(
   const { model, training } = spec.behavior;
   if (model.checkpoint)
     return (await loadLanguageModelCheckpoint(checkpointPath(ctx, model.checkpoint))).model;
-  if (await ctx.store.exists(`${key}/model.safetensors`)) {
+  if (await directoryComplete(ctx.store, key)) {
     return withScratch(ctx, async (dir) => {
       await getDirectory(ctx.store, key, dir);
       return (await loadLanguageModelCheckpoint(dir)).model;
@@ -174,7 +174,7 @@ async function prepareReward(
       );
     return { reward: loaded.classifier, classes: loaded.classes, accuracy: null };
   }
-  if (await ctx.store.exists(`${key}/model.safetensors`)) {
+  if (await directoryComplete(ctx.store, key)) {
     return withScratch(ctx, async (dir) => {
       await getDirectory(ctx.store, key, dir);
       const loaded = await loadClassifierCheckpoint(dir);

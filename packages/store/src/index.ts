@@ -9,10 +9,39 @@
  * console.log(await maybeJson(store, 'cells/c0123/latest.json'));
  * ```
  */
-export { getDirectory, putDirectory } from './directories.js';
+export { sha256Hex } from './checksum.js';
+export { DIRECTORY_MARKER, directoryComplete, getDirectory, putDirectory } from './directories.js';
+export { freeBytes } from './disk-space.js';
+export type { StoreErrorCode } from './errors.js';
+export {
+  ArtifactCorruptError,
+  DiskFullError,
+  isNoSpace,
+  STORE_ERROR_CODES,
+  StoreOptionsError,
+} from './errors.js';
 export { LocalDirectoryStore } from './local-store.js';
 export { openStore } from './open-store.js';
-export { PART_BYTES, S3ArtifactStore } from './s3-store.js';
+export {
+  createS3Client,
+  S3_STORE_DEFAULTS,
+  type S3StoreOptions,
+  s3OptionsFromEnv,
+  s3StoreOptions,
+} from './s3-client.js';
+export {
+  backoffStepMs,
+  type RetryCounts,
+  type RetryPolicy,
+  retriesWindowMs,
+  StoreRetryStrategy,
+} from './s3-retry.js';
+export {
+  PART_BYTES,
+  S3ArtifactStore,
+  type S3ArtifactStoreOptions,
+  type S3ReadCounts,
+} from './s3-store.js';
 export {
   ArtifactNotFoundError,
   type ArtifactStore,

@@ -1,7 +1,15 @@
-/** An artifact store in a local directory: one file per key, written by rename for atomicity. */
+/**
+ * An artifact store in a local directory: one file per key, the bytes as written (researchers
+ * read shards straight from it). A put writes a temporary file, flushes it to disk, checks its
+ * size and only then renames it over the key, so a reader never sees a partial object, not even
+ * after a crash or a full disk (then the temporary file is removed and `RDLAB_DISK_FULL` names the
+ * folder and the key). No checksums are kept beside the files: the file system is trusted here.
+ */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { freeBytes } from './disk-space.js';
+import { DiskFullError, isNoSpace } from './errors.js';
 import { ArtifactNotFoundError, type ArtifactStore, checkKey } from './store.js';
 
 export class LocalDirectoryStore implements ArtifactStore {
@@ -31,10 +39,29 @@ export class LocalDirectoryStore implements ArtifactStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const path = this.path(key);
-    await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const file = await open(tmp, 'wx');
+      try {
+        await file.writeFile(bytes);
+        // On disk before the name points at it: a crash leaves the old object, not a hole.
+        await file.sync();
+        const { size } = await file.stat();
+        if (size !== bytes.byteLength)
+          throw new Error(
+            `wrote ${size} of ${bytes.byteLength} bytes of artifact ${key} to ${tmp}`,
+          );
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, path);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      if (isNoSpace(error))
+        throw new DiskFullError(this.root, `artifact ${key}`, await freeBytes(this.root));
+      throw error;
+    }
   }
 
   async list(prefix: string): Promise<string[]> {

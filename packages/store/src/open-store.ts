@@ -1,10 +1,12 @@
 /**
  * A store from a location string, as the CLI, the API and the workers are configured: a local
  * directory, or `s3://bucket/prefix` with the endpoint from `RDLAB_S3_ENDPOINT` (or
- * `AWS_ENDPOINT_URL_S3`; MinIO, s3rver, Ceph) and credentials from the AWS environment.
+ * `AWS_ENDPOINT_URL_S3`; MinIO, s3rver, Ceph), credentials from the AWS environment, and the
+ * retries and timeouts of `RDLAB_S3_*` (see s3-client.ts).
  */
 import { resolve } from 'node:path';
 import { LocalDirectoryStore } from './local-store.js';
+import { createS3Client, s3OptionsFromEnv } from './s3-client.js';
 import { S3ArtifactStore } from './s3-store.js';
 import type { ArtifactStore } from './store.js';
 
@@ -13,11 +15,10 @@ export async function openStore(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ArtifactStore> {
   if (!location.startsWith('s3://')) return new LocalDirectoryStore(resolve(location));
-  const { S3Client } = await import('@aws-sdk/client-s3');
-  const endpoint = env.RDLAB_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3;
-  const client = new S3Client({
-    region: env.AWS_REGION ?? 'us-east-1',
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+  const options = s3OptionsFromEnv(env);
+  const { client } = createS3Client(options);
+  return S3ArtifactStore.fromUrl(client, location, {
+    readAttempts: options.readAttempts,
+    readDelayMs: options.baseDelayMs,
   });
-  return S3ArtifactStore.fromUrl(client, location);
 }

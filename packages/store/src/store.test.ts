@@ -3,7 +3,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { getDirectory, putDirectory } from './directories.js';
+import { directoryComplete, getDirectory, putDirectory } from './directories.js';
 import { LocalDirectoryStore } from './local-store.js';
 import { ArtifactNotFoundError, InvalidKeyError, maybeJson, putJson } from './store.js';
 
@@ -46,5 +46,27 @@ describe('LocalDirectoryStore', () => {
     ]);
     assert.deepEqual((await readdir(dst)).sort(), ['config.json', 'model.safetensors']);
     assert.ok((await store.list('')).every((k) => !k.endsWith('.tmp')));
+  });
+
+  it('marks a directory complete only after its last file, and refuses one with a file missing', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'rdlab-store-'));
+    const store = new LocalDirectoryStore(join(root, 'store'));
+    const src = join(root, 'src');
+    await import('node:fs/promises').then((fs) => fs.mkdir(src));
+    await writeFile(join(src, 'config.json'), '{}');
+    await writeFile(join(src, 'model.safetensors'), 'weights');
+    await writeFile(join(src, 'tokenizer.json'), '{}');
+    // An upload that died after its first files: no marker, so not complete.
+    await store.put('behavior/half/config.json', new Uint8Array(2));
+    await store.put('behavior/half/model.safetensors', new Uint8Array(7));
+    assert.equal(await directoryComplete(store, 'behavior/half'), false);
+    await putDirectory(store, 'behavior/whole', src);
+    assert.equal(await directoryComplete(store, 'behavior/whole'), true);
+    // A file the marker lists gone behind the store's back: a clear error, not a partial model.
+    await store.delete('behavior/whole/tokenizer.json');
+    await assert.rejects(
+      getDirectory(store, 'behavior/whole', join(root, 'dst')),
+      /behavior\/whole\/tokenizer\.json \(listed in behavior\/whole\/_complete\.json\)/,
+    );
   });
 });

@@ -4,6 +4,10 @@
  * (`cells/<id>/latest.json`). Stage functions only see this interface, so the same stage writes
  * to a local directory in `rdlab run --local` and to S3 in a cluster.
  */
+import { ArtifactNotFoundError, InvalidKeyError } from './errors.js';
+
+export { ArtifactNotFoundError, InvalidKeyError };
+
 export interface ArtifactStore {
   /** Where the store keeps things, for messages. */
   readonly location: string;
@@ -15,27 +19,6 @@ export interface ArtifactStore {
   /** Keys under `prefix`, sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
-}
-
-export class ArtifactNotFoundError extends Error {
-  readonly code = 'RDLAB_STORE_NOT_FOUND';
-  constructor(
-    readonly key: string,
-    location: string,
-  ) {
-    super(`artifact ${key} is not in ${location}`);
-    this.name = 'ArtifactNotFoundError';
-  }
-}
-
-export class InvalidKeyError extends Error {
-  readonly code = 'RDLAB_STORE_INVALID_KEY';
-  constructor(key: string) {
-    super(
-      `artifact key '${key}' is not allowed: use relative paths of [A-Za-z0-9._-] segments without '..'`,
-    );
-    this.name = 'InvalidKeyError';
-  }
 }
 
 /** Keys are relative POSIX paths of safe segments: no '..', no leading '/', no empty segment. */

@@ -1,0 +1,6 @@
+/** The end-to-end checksum of stored objects: SHA-256, hex. */
+import { createHash } from 'node:crypto';
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
