@@ -36,4 +36,6 @@ npm run generate --silent -w @rdlab/db
 npm run build:web
 # The native CPU engine (skipped, with the reason, where no compiler or BLAS exists).
 npm run build:native --silent -w @rdlab/ml
+# The CUDA engine (skipped, with the reason, where nvcc or cuBLAS is missing).
+npm run build:cuda --silent
 echo "setup: done"

@@ -81,9 +81,36 @@ describe('rdlab model, bench, doctor, eval-text', () => {
       skipped: Array<{ name: string; reason: string }>;
       matmul_gflops: number;
     };
-    assert.ok(['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'].includes(out.backend));
+    assert.ok(
+      ['cuda', 'tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'].includes(out.backend),
+    );
     assert.ok(out.skipped.every((s) => s.reason.length > 0));
     assert.ok(out.matmul_gflops > 0);
+  });
+
+  it('doctor names the cuda engine first: its device, or why it is unavailable', () => {
+    const r = rdlab(['doctor', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      backend: string;
+      skipped: Array<{ name: string; reason: string }>;
+      cuda: { available: boolean; reason?: string; device?: string };
+    };
+    if (out.cuda.available) {
+      // A GPU machine with the engine built: the default chain stops at cuda.
+      assert.equal(out.backend, 'cuda');
+      assert.ok((out.cuda.device ?? '').length > 0);
+      return;
+    }
+    // Not built (with the build's reason), not loadable, or no driver / device: never a stack.
+    assert.match(
+      out.cuda.reason ?? '',
+      /^(not built: .+|cannot load .+|no CUDA (driver|device).*|RDLAB_CUDA_PRECISION=.+)$/,
+    );
+    assert.deepEqual(out.skipped[0], { name: 'cuda', reason: out.cuda.reason });
+    const text = rdlab(['doctor']);
+    assert.ok(text.stdout.includes(`skipped     cuda: ${out.cuda.reason}`), text.stdout);
+    assert.ok(text.stdout.includes(`cuda          unavailable: ${out.cuda.reason}`), text.stdout);
   });
 
   it('an unknown RDLAB_BACKEND is refused with the list of backends', () => {
@@ -91,7 +118,7 @@ describe('rdlab model, bench, doctor, eval-text', () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /RDLAB_BACKEND='tpu' is not a backend; choose one of tensorflow-gpu, tensorflow, native, wasm, cpu/,
+      /RDLAB_BACKEND='tpu' is not a backend; choose one of cuda, tensorflow-gpu, tensorflow, native, wasm, cpu/,
     );
   });
 

@@ -60,6 +60,48 @@ describe('rdlab plan', () => {
     assert.ok(plan.assumptions.length > 0);
   });
 
+  it("--throughputs adds the device check's cuda row, and names a bad field", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rdlab-throughputs-'));
+    const measured = (flopsPerS: number) => ({
+      flopsPerS,
+      measuredOn: '2026-11-27',
+      machine: '1 × NVIDIA H100',
+      how: 'packages/ml/device/check.sh',
+    });
+    const row = {
+      backend: 'cuda',
+      reference: false,
+      trainFlops: measured(4e13),
+      decodeFlops: measured(2e12),
+    };
+    writeFileSync(join(dir, 'cuda.json'), JSON.stringify(row));
+    const r = rdlab(
+      'plan',
+      'examples/table1.yaml',
+      '--json',
+      '--throughputs',
+      join(dir, 'cuda.json'),
+      '--backend',
+      'cuda',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout) as {
+      estimates: Array<{ backend: string; trainFlopsPerS: number; totalSeconds: number }>;
+    };
+    assert.deepEqual(
+      plan.estimates.map((e) => [e.backend, e.trainFlopsPerS]),
+      [['cuda', 4e13]],
+    );
+    assert.ok(plan.estimates[0]!.totalSeconds > 0);
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({ ...row, trainFlops: { ...row.trainFlops, flopsPerS: 0 } }),
+    );
+    const bad = rdlab('plan', 'examples/table1.yaml', '--throughputs', join(dir, 'bad.json'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /row 0: 'trainFlops\.flopsPerS' must be a number > 0/);
+  });
+
   it('names the known backends for an unknown --backend, with exit 2', () => {
     const r = rdlab('plan', 'examples/table1.yaml', '--backend', 'cuda');
     assert.equal(r.code, 2);

@@ -1,18 +1,22 @@
 /**
- * Which engine computes: `RDLAB_BACKEND` = `tensorflow-gpu` | `tensorflow` | `native` | `wasm` |
- * `cpu`, or unset for the fastest one that loads. The tfjs-node packages download libtensorflow
- * at install time, so they are optional and loaded dynamically; where one is missing rdlab
- * falls back to the next and says why, once.
+ * Which engine computes: `RDLAB_BACKEND` = `cuda` | `tensorflow-gpu` | `tensorflow` | `native` |
+ * `wasm` | `cpu`, or unset for the fastest one that loads. The CUDA engine is built only where
+ * nvcc and cuBLAS exist and runs only where a GPU is; the tfjs-node packages download
+ * libtensorflow at install time, so they are optional and loaded dynamically; where one is
+ * missing rdlab falls back to the next and says why, once.
  */
 import * as tf from '@tensorflow/tfjs';
 
-export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['cuda', 'tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendInfo {
   /** The backend in use. */
   name: BackendName;
-  /** The tfjs backend beneath it (`native` still uses tfjs for the few ops it does not own). */
+  /**
+   * The tfjs backend beneath it (`native` and `cuda` still use tfjs for the few ops they do not
+   * own).
+   */
   tfjsBackend: string;
   /** Backends tried before it, with the reason each was passed over. */
   skipped: Array<{ name: BackendName; reason: string }>;
@@ -47,6 +51,12 @@ async function importWasmBackend(): Promise<void> {
 async function tryLoad(name: BackendName): Promise<string | null> {
   try {
     switch (name) {
+      case 'cuda':
+        await (await import('./cuda/index.js')).loadCudaEngine();
+        await importWasmBackend();
+        return (await tf.setBackend('wasm'))
+          ? null
+          : 'the wasm backend beneath the cuda engine did not start';
       case 'tensorflow-gpu':
         await import(/* optional */ '@tensorflow/tfjs-node-gpu' as string);
         return (await tf.setBackend('tensorflow'))
@@ -71,7 +81,7 @@ async function tryLoad(name: BackendName): Promise<string | null> {
     }
   } catch (error) {
     const message = (error as Error).message ?? String(error);
-    if (/Cannot find (module|package)/.test(message))
+    if (name.startsWith('tensorflow') && /Cannot find (module|package)/.test(message))
       return `${name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node'} is not installed (it downloads libtensorflow at install time)`;
     return message.split('\n')[0] ?? message;
   }

@@ -46,6 +46,15 @@ export {
   windowMask,
 } from './classifier/params.js';
 export { classifierEngines, createClassifier, randomClassifier } from './classifiers.js';
+export {
+  CUDA_PRECISIONS,
+  CudaGpt2,
+  type CudaPrecision,
+  type CudaStatus,
+  cudaPrecision,
+  cudaStatus,
+  loadCudaAddon,
+} from './cuda/index.js';
 export type {
   AdamOptions,
   CoefficientFn,

@@ -89,5 +89,11 @@ export {
   shardJob,
   trainJob,
 } from './stage-jobs.js';
-export { type Measurement, THROUGHPUTS, type Throughput } from './throughputs.js';
+export {
+  type Measurement,
+  parseThroughputRows,
+  THROUGHPUTS,
+  type Throughput,
+  withThroughputs,
+} from './throughputs.js';
 export { type CellResult, type EpochRecord, epochSamples, trainCell } from './train.js';

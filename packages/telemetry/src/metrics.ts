@@ -15,7 +15,7 @@ import { rejectUnknownOptions } from './errors.js';
 export type Stage = 'prepare' | 'bootstrap' | 'train' | 'evaluate' | 'report';
 
 /** Compute backends (`backend` label): the values of `RDLAB_BACKEND`. */
-export type Backend = 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
+export type Backend = 'cuda' | 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
 /** Label names of each rdlab metric: the whole, bounded, set. */
 export const METRIC_LABELS = {

@@ -1,6 +1,15 @@
-/** `rdlab doctor`: which backend computes, why others were passed over, and how fast it is. */
+/**
+ * `rdlab doctor`: which backend computes, why others were passed over, and how fast it is; and
+ * the GPU engine's state whatever backend runs (its device, or why it is unavailable).
+ */
 import { createRequire } from 'node:module';
-import { initBackend, measureMatmulGflops } from '@rdlab/ml';
+import {
+  type CudaStatus,
+  cudaPrecision,
+  cudaStatus,
+  initBackend,
+  measureMatmulGflops,
+} from '@rdlab/ml';
 import type { Command } from 'commander';
 
 export function registerDoctorCommand(program: Command): void {
@@ -25,6 +34,7 @@ export function registerDoctorCommand(program: Command): void {
         tfjs: tfjsVersion,
         platform: `${process.platform}-${process.arch}`,
         matmul_gflops: Number(gflops.toFixed(2)),
+        cuda: cudaReport(),
       };
       if (options.json) {
         console.log(JSON.stringify(report));
@@ -35,5 +45,22 @@ export function registerDoctorCommand(program: Command): void {
       console.log(`node          ${report.node} on ${report.platform}`);
       console.log(`tfjs          ${report.tfjs}`);
       console.log(`matmul        ${report.matmul_gflops} GFLOP/s (512×512, float32)`);
+      const { cuda } = report;
+      console.log(
+        cuda.available
+          ? `cuda          ${cuda.device} (compute ${cuda.capability}, ${cuda.memoryGiB} GiB, driver ${cuda.driverVersion}), precision ${cuda.precision}`
+          : `cuda          unavailable: ${cuda.reason}`,
+      );
     });
+}
+
+/** The CUDA engine's device and precision setting, or why it cannot run here. */
+function cudaReport(): CudaStatus & { precision?: string } {
+  const status = cudaStatus();
+  if (!status.available) return status;
+  try {
+    return { ...status, precision: cudaPrecision() };
+  } catch (error) {
+    return { available: false, reason: (error as Error).message };
+  }
 }

@@ -4,8 +4,17 @@
  *
  *   rdlab plan examples/table1.yaml
  *   rdlab plan examples/table1.yaml --backend native --json
+ *   rdlab plan examples/table1.yaml --throughputs device-out/throughputs-cuda.json --backend cuda
  */
-import { formatPlan, planSweep, THROUGHPUTS } from '@rdlab/pipeline';
+import { readFile } from 'node:fs/promises';
+import {
+  formatPlan,
+  parseThroughputRows,
+  planSweep,
+  THROUGHPUTS,
+  type Throughput,
+  withThroughputs,
+} from '@rdlab/pipeline';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { readValidSpec } from './spec.js';
@@ -20,6 +29,7 @@ function workerCounts(value: string): number[] {
 interface PlanOptions {
   json?: boolean;
   backend?: string;
+  throughputs?: string;
   workers: number[];
 }
 
@@ -36,18 +46,37 @@ export function registerPlanCommand(program: Command): void {
       `only this backend's estimate (${THROUGHPUTS.map((t) => t.backend).join(', ')})`,
     )
     .option(
+      '--throughputs <file>',
+      "add or replace rows of the throughput table (e.g. the CUDA device check's throughputs-cuda.json)",
+    )
+    .option(
       '--workers <n,…>',
       'worker counts to show the parallel time for (a lower bound)',
       workerCounts,
       [8],
     )
     .action(async (file: string, options: PlanOptions) => {
-      let table = THROUGHPUTS;
+      let known: readonly Throughput[] = THROUGHPUTS;
+      if (options.throughputs !== undefined) {
+        const path = options.throughputs;
+        let json: unknown;
+        try {
+          json = JSON.parse(await readFile(path, 'utf8'));
+        } catch (error) {
+          throw new CliError(`--throughputs ${path}: ${(error as Error).message}`);
+        }
+        try {
+          known = withThroughputs(THROUGHPUTS, parseThroughputRows(json, `--throughputs ${path}`));
+        } catch (error) {
+          throw new CliError((error as Error).message);
+        }
+      }
+      let table = known;
       if (options.backend !== undefined) {
-        table = THROUGHPUTS.filter((t) => t.backend === options.backend);
+        table = known.filter((t) => t.backend === options.backend);
         if (table.length === 0)
           throw new CliError(
-            `unknown backend '${options.backend}': one of ${THROUGHPUTS.map((t) => t.backend).join(', ')}`,
+            `unknown backend '${options.backend}': one of ${known.map((t) => t.backend).join(', ')}`,
           );
       }
       const result = await readValidSpec(file);

@@ -1,0 +1,305 @@
+// N-API bindings of the CUDA engine (node-addon-api), compiled by the host compiler: engine.h has
+// no CUDA types. Arrays cross as typed arrays and are copied; the model's buffers stay on the GPU.
+// `deviceInfo()` never throws: a machine without a driver or a GPU gets {ok: false, reason}.
+#include <napi.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "engine.h"
+
+namespace {
+
+using rdlab_cuda::Gpt2Engine;
+
+template <typename T>
+const T* data_of(const Napi::Value& v, size_t expected, const char* what) {
+  if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a typed array");
+  auto arr = v.As<Napi::TypedArrayOf<T>>();
+  if (expected != (size_t)-1 && arr.ElementLength() != expected)
+    throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected " + std::to_string(expected) + " elements, got " + std::to_string(arr.ElementLength()));
+  return arr.Data();
+}
+
+int int_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a number");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+double number_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+void check_ids(Napi::Env env, const int32_t* ids, size_t n, int V) {
+  for (size_t i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= V) throw Napi::RangeError::New(env, "token id " + std::to_string(ids[i]) + " is outside the vocabulary of " + std::to_string(V));
+}
+
+// C++ exceptions from the engine (CUDA and cuBLAS errors) become JavaScript errors.
+template <typename F>
+auto guarded(Napi::Env env, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("cuda engine: ") + e.what());
+  }
+}
+
+class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "CudaGpt2",
+                       {InstanceMethod("logits", &CudaGpt2Wrap::Logits), InstanceMethod("lastLogits", &CudaGpt2Wrap::LastLogits),
+                        InstanceMethod("forward", &CudaGpt2Wrap::Forward), InstanceMethod("backward", &CudaGpt2Wrap::Backward),
+                        InstanceMethod("adamStep", &CudaGpt2Wrap::AdamStep), InstanceMethod("gradSquares", &CudaGpt2Wrap::GradSquares),
+                        InstanceMethod("getParams", &CudaGpt2Wrap::GetParams), InstanceMethod("setParams", &CudaGpt2Wrap::SetParams),
+                        InstanceMethod("getGrads", &CudaGpt2Wrap::GetGrads), InstanceMethod("getAdam", &CudaGpt2Wrap::GetAdam),
+                        InstanceMethod("setAdam", &CudaGpt2Wrap::SetAdam), InstanceMethod("decoderNew", &CudaGpt2Wrap::DecoderNew),
+                        InstanceMethod("decoderNext", &CudaGpt2Wrap::DecoderNext), InstanceMethod("decoderFree", &CudaGpt2Wrap::DecoderFree),
+                        InstanceMethod("sample", &CudaGpt2Wrap::Sample), InstanceMethod("numParams", &CudaGpt2Wrap::NumParams),
+                        InstanceMethod("precision", &CudaGpt2Wrap::PrecisionName), InstanceMethod("dispose", &CudaGpt2Wrap::Dispose)});
+  }
+
+  // new CudaGpt2(config, params: Float32Array, precision: 'fp32' | 'tf32' | 'bf16')
+  explicit CudaGpt2Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CudaGpt2Wrap>(info) {
+    Napi::Env env = info.Env();
+    auto c = info[0].As<Napi::Object>();
+    auto get = [&](const char* key) {
+      auto v = c.Get(key);
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("config.") + key + ": expected a number");
+      return v.As<Napi::Number>();
+    };
+    rdlab_cuda::Config cfg{get("vocab_size").Int32Value(), get("n_positions").Int32Value(), get("n_embd").Int32Value(),
+                           get("n_layer").Int32Value(),    get("n_head").Int32Value(),      get("layer_norm_epsilon").FloatValue()};
+    const size_t expected = Gpt2Engine::parameter_count(cfg);
+    const float* params = data_of<float>(info[1], expected, "parameters");
+    const std::string p = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "fp32";
+    rdlab_cuda::Precision precision;
+    if (p == "fp32") precision = rdlab_cuda::Precision::FP32;
+    else if (p == "tf32") precision = rdlab_cuda::Precision::TF32;
+    else if (p == "bf16") precision = rdlab_cuda::Precision::BF16;
+    else throw Napi::RangeError::New(env, "precision '" + p + "': expected fp32, tf32 or bf16");
+    model_ = guarded(env, [&] { return Gpt2Engine::create(cfg, params, precision); });
+    vocab_ = cfg.V;
+  }
+
+ private:
+  std::unique_ptr<Gpt2Engine> model_;
+  int vocab_ = 0;
+
+  Gpt2Engine& model(Napi::Env env) {
+    if (!model_) throw Napi::Error::New(env, "the model was disposed");
+    return *model_;
+  }
+
+  Napi::Value Logits(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const int B = int_arg(info, 1, "B"), T = int_arg(info, 2, "T");
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    check_ids(info.Env(), ids, (size_t)B * T, vocab_);
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * T * vocab_);
+    guarded(info.Env(), [&] { m.logits(ids, B, T, out.Data()); });
+    return out;
+  }
+
+  Napi::Value LastLogits(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const int B = int_arg(info, 1, "B"), T = int_arg(info, 2, "T");
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    check_ids(info.Env(), ids, (size_t)B * T, vocab_);
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * vocab_);
+    guarded(info.Env(), [&] { m.last_logits(ids, B, T, out.Data()); });
+    return out;
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const int B = int_arg(info, 2, "B"), T = int_arg(info, 3, "T");
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    const float* mask = data_of<float>(info[1], (size_t)B * T, "mask");
+    check_ids(info.Env(), ids, (size_t)B * T, vocab_);
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * T);
+    guarded(info.Env(), [&] { m.forward(ids, mask, B, T, out.Data()); });
+    return out;
+  }
+
+  // backward(coefficients: Float32Array [B], trainable: Uint8Array [tensors]) → loss
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const float* coef = data_of<float>(info[0], (size_t)-1, "coefficients");
+    const uint8_t* trainable = data_of<uint8_t>(info[1], m.num_tensors(), "trainable");
+    return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return m.backward(coef, trainable); }));
+  }
+
+  Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const uint8_t* trainable = data_of<uint8_t>(info[6], m.num_tensors(), "trainable");
+    const double lr = number_arg(info, 0, "lr"), b1 = number_arg(info, 1, "beta1"), b2 = number_arg(info, 2, "beta2"), eps = number_arg(info, 3, "eps"),
+                 clip = number_arg(info, 4, "clip");
+    const int step = int_arg(info, 5, "step");
+    return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return m.adam_step(lr, b1, b2, eps, clip, step, trainable); }));
+  }
+
+  Napi::Value GradSquares(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const std::vector<double> sq = guarded(info.Env(), [&] { return m.grad_squares(); });
+    auto out = Napi::Float64Array::New(info.Env(), sq.size());
+    std::memcpy(out.Data(), sq.data(), sq.size() * sizeof(double));
+    return out;
+  }
+
+  Napi::Value GetParams(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto out = Napi::Float32Array::New(info.Env(), m.num_params());
+    guarded(info.Env(), [&] { m.get_params(out.Data()); });
+    return out;
+  }
+
+  Napi::Value SetParams(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const float* p = data_of<float>(info[0], m.num_params(), "parameters");
+    guarded(info.Env(), [&] { m.set_params(p); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetGrads(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto out = Napi::Float32Array::New(info.Env(), m.num_params());
+    guarded(info.Env(), [&] { m.get_grads(out.Data()); });
+    return out;
+  }
+
+  Napi::Value GetAdam(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto mm = Napi::Float32Array::New(info.Env(), m.num_params());
+    auto vv = Napi::Float32Array::New(info.Env(), m.num_params());
+    guarded(info.Env(), [&] { m.get_adam(mm.Data(), vv.Data()); });
+    auto out = Napi::Array::New(info.Env(), 2);
+    out.Set((uint32_t)0, mm);
+    out.Set((uint32_t)1, vv);
+    return out;
+  }
+
+  Napi::Value SetAdam(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const float* mm = data_of<float>(info[0], m.num_params(), "adam m");
+    const float* vv = data_of<float>(info[1], m.num_params(), "adam v");
+    guarded(info.Env(), [&] { m.set_adam(mm, vv); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value DecoderNew(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const int B = int_arg(info, 0, "B");
+    return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return m.decoder_new(B); }));
+  }
+
+  // decoderNext(handle, ids [B, n], n, B) → logits [B, V]
+  Napi::Value DecoderNext(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const int handle = int_arg(info, 0, "decoder"), n = int_arg(info, 2, "n"), B = int_arg(info, 3, "B");
+    const int32_t* ids = data_of<int32_t>(info[1], (size_t)B * n, "ids");
+    check_ids(info.Env(), ids, (size_t)B * n, vocab_);
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * vocab_);
+    guarded(info.Env(), [&] { m.decoder_next(handle, ids, n, out.Data()); });
+    return out;
+  }
+
+  Napi::Value DecoderFree(const Napi::CallbackInfo& info) {
+    if (model_) model_->decoder_free(int_arg(info, 0, "decoder"));
+    return info.Env().Undefined();
+  }
+
+  // sample(prefixes [B, p], B, p, {maxLength, temperature, topK, repetitionPenalty, eosId}, rngState: Uint32Array(4))
+  Napi::Value Sample(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto& m = model(env);
+    const int B = int_arg(info, 1, "B"), p = int_arg(info, 2, "p");
+    const int32_t* prefixes = data_of<int32_t>(info[0], (size_t)B * p, "prefixes");
+    check_ids(env, prefixes, (size_t)B * p, vocab_);
+    auto o = info[3].As<Napi::Object>();
+    auto num = [&](const char* key) {
+      auto v = o.Get(key);
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("sampling.") + key + ": expected a number");
+      return v.As<Napi::Number>();
+    };
+    rdlab_cuda::SampleOptions opts{num("maxLength").Int32Value(), num("temperature").DoubleValue(), num("topK").Int32Value(),
+                                   num("repetitionPenalty").DoubleValue(), num("eosId").Int32Value()};
+    if (!info[4].IsTypedArray()) throw Napi::TypeError::New(env, "rngState: expected a Uint32Array(4)");
+    auto state = info[4].As<Napi::Uint32Array>();
+    if (state.ElementLength() != 4) throw Napi::RangeError::New(env, "rngState: expected 4 words");
+    uint32_t s[4] = {state[0], state[1], state[2], state[3]};
+    rdlab_cuda::SampleResult r = guarded(env, [&] { return m.sample(prefixes, B, p, opts, s); });
+    for (int i = 0; i < 4; i++) state[i] = s[i];
+    const size_t n = r.ids.size();
+    auto ids = Napi::Int32Array::New(env, n);
+    auto mask = Napi::Float32Array::New(env, n);
+    auto lp = Napi::Float32Array::New(env, n);
+    auto slp = Napi::Float32Array::New(env, n);
+    std::memcpy(ids.Data(), r.ids.data(), n * sizeof(int32_t));
+    std::memcpy(mask.Data(), r.mask.data(), n * sizeof(float));
+    std::memcpy(lp.Data(), r.token_logprobs.data(), n * sizeof(float));
+    std::memcpy(slp.Data(), r.sampling_logprobs.data(), n * sizeof(float));
+    auto out = Napi::Object::New(env);
+    out.Set("ids", ids);
+    out.Set("mask", mask);
+    out.Set("tokenLogprobs", lp);
+    out.Set("samplingLogprobs", slp);
+    return out;
+  }
+
+  Napi::Value NumParams(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)model(info.Env()).num_params()); }
+
+  Napi::Value PrecisionName(const Napi::CallbackInfo& info) {
+    switch (model(info.Env()).precision()) {
+      case rdlab_cuda::Precision::TF32:
+        return Napi::String::New(info.Env(), "tf32");
+      case rdlab_cuda::Precision::BF16:
+        return Napi::String::New(info.Env(), "bf16");
+      default:
+        return Napi::String::New(info.Env(), "fp32");
+    }
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    model_.reset();
+    return info.Env().Undefined();
+  }
+};
+
+Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
+  const rdlab_cuda::DeviceInfo d = rdlab_cuda::device_info();
+  auto out = Napi::Object::New(info.Env());
+  out.Set("ok", Napi::Boolean::New(info.Env(), d.ok));
+  out.Set("reason", Napi::String::New(info.Env(), d.reason));
+  out.Set("name", Napi::String::New(info.Env(), d.name));
+  out.Set("count", Napi::Number::New(info.Env(), d.count));
+  out.Set("totalMemory", Napi::Number::New(info.Env(), (double)d.total_memory));
+  out.Set("freeMemory", Napi::Number::New(info.Env(), (double)d.free_memory));
+  out.Set("capability", Napi::String::New(info.Env(), std::to_string(d.major) + "." + std::to_string(d.minor)));
+  out.Set("driverVersion", Napi::Number::New(info.Env(), d.driver));
+  out.Set("runtimeVersion", Napi::Number::New(info.Env(), d.runtime));
+  return out;
+}
+
+Napi::Value SgemmGflops(const Napi::CallbackInfo& info) {
+  const int n = int_arg(info, 0, "n");
+  const double seconds = number_arg(info, 1, "seconds");
+  const bool tf32 = info.Length() > 2 && info[2].ToBoolean().Value();
+  return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return rdlab_cuda::sgemm_gflops(n, seconds, tf32); }));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("CudaGpt2", CudaGpt2Wrap::Define(env));
+  exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfo));
+  exports.Set("sgemmGflops", Napi::Function::New(env, SgemmGflops));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(rdlab_cuda, Init)
