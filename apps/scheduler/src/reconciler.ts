@@ -94,8 +94,7 @@ export class Scheduler {
   }
 
   /** The jobs an experiment needs now, in pipeline order. */
-  private async needs(experiment: Experiment): Promise<Need[]> {
-    const { spec } = await this.specOf(experiment);
+  private async needs(experiment: Experiment, spec: SweepSpec): Promise<Need[]> {
     // Workers read the resolved spec from the store; Postgres holds the original.
     const specKey = specKeyOf(spec);
     if (!(await this.exists(specKey))) await putJson(this.store, specKey, spec);
@@ -183,11 +182,12 @@ export class Scheduler {
 
   /** Adds what an experiment needs, within its in-flight cap; fails cells whose job failed. */
   async advance(experiment: Experiment): Promise<number> {
-    let needs: Need[];
+    let spec: SweepSpec;
     try {
-      needs = await this.needs(experiment);
+      spec = (await this.specOf(experiment)).spec;
     } catch (error) {
-      // A spec the workers cannot read fails its experiment, not the scheduler.
+      // A spec the workers cannot read fails its experiment, not the scheduler. Nothing else
+      // does: a store or database away for a while throws out of the tick, which is retried.
       const message = `cannot schedule: ${(error as Error).message}`;
       this.log(`${experiment.id}: ${message}`);
       await this.repos.experiments.updateExperimentStatus(experiment.id, 'failed', {
@@ -196,6 +196,7 @@ export class Scheduler {
       });
       return 0;
     }
+    const needs = await this.needs(experiment, spec);
     let inFlight = 0;
     const toAdd: Need[] = [];
     for (const need of needs) {
