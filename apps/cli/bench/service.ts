@@ -2,7 +2,8 @@
  * `npm run bench:service`: the service's figures on this machine, printed as a table (and as
  * JSON with --json).
  *
- * 1. API latency: p50/p99 of POST /v1/experiments and GET /v1/experiments/:id at a fixed rate.
+ * 1. API latency: p50/p99 of POST /v1/experiments and GET /v1/experiments/:id at a fixed rate,
+ *    open loop, from each request's scheduled time (apps/api/test/open-loop.ts).
  * 2. Queue overhead per job: enqueue → start and total time per no-op job on the stages queue.
  * 3. The demo through the service (`rdlab demo`) against `rdlab run --local`, each from a cold
  *    store, as whole commands (goal: the service at most 10% slower).
@@ -16,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { createDb } from '@rdlab/db';
 import { redisConnection } from '@rdlab/jobs';
 import { Queue, Worker } from 'bullmq';
+// The API's open-loop load generator, shared with its load drill.
+import { atRate, percentile } from '../../api/test/open-loop.js';
 import { ApiClient, readSpecForSubmission } from '../src/stack/client.js';
 import { startStack } from '../src/stack/stack.js';
 
@@ -34,35 +37,6 @@ const TINY = (name: string, seed = 0) => ({
   bootstrap: { prefixesPerAttribute: 64, samplesPerPrefix: 2, shardSize: 64, seed },
   evaluation: { prefixes: 8 },
 });
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-}
-
-/** Sends `send()` at `ratePerS` for `seconds`, open loop; returns each request's milliseconds. */
-async function atRate(ratePerS: number, seconds: number, send: () => Promise<Response>) {
-  const latencies: number[] = [];
-  let errors = 0;
-  const pending: Promise<void>[] = [];
-  const start = performance.now();
-  for (let i = 0; i < ratePerS * seconds; i++) {
-    const due = start + (i * 1000) / ratePerS;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(
-      (async () => {
-        const t0 = performance.now();
-        const response = await send();
-        await response.arrayBuffer();
-        if (!response.ok) errors += 1;
-        latencies.push(performance.now() - t0);
-      })(),
-    );
-  }
-  await Promise.all(pending);
-  return { latencies, errors };
-}
 
 async function tempDir(label: string) {
   const dir = await mkdtemp(join(tmpdir(), `rdlab-bench-${label}-`));
@@ -103,24 +77,24 @@ const row = (name: string, value: string) => {
     out.api = {
       post: {
         ratePerS: rate,
-        p50Ms: percentile(post.latencies, 50),
-        p99Ms: percentile(post.latencies, 99),
+        p50Ms: percentile(post.latenciesMs, 50),
+        p99Ms: percentile(post.latenciesMs, 99),
         errors: post.errors,
       },
       get: {
         ratePerS: rate + rate / 2,
-        p50Ms: percentile(get.latencies, 50),
-        p99Ms: percentile(get.latencies, 99),
+        p50Ms: percentile(get.latenciesMs, 50),
+        p99Ms: percentile(get.latenciesMs, 99),
         errors: get.errors,
       },
     };
     row(
       'POST /v1/experiments',
-      `${rate}/s for ${seconds} s: p50 ${percentile(post.latencies, 50).toFixed(1)} ms, p99 ${percentile(post.latencies, 99).toFixed(1)} ms, ${post.errors} errors`,
+      `${rate}/s for ${seconds} s: p50 ${percentile(post.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(post.latenciesMs, 99).toFixed(1)} ms, ${post.errors} errors`,
     );
     row(
       'GET /v1/experiments/:id',
-      `${rate + rate / 2}/s for ${seconds} s: p50 ${percentile(get.latencies, 50).toFixed(1)} ms, p99 ${percentile(get.latencies, 99).toFixed(1)} ms, ${get.errors} errors`,
+      `${rate + rate / 2}/s for ${seconds} s: p50 ${percentile(get.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(get.latenciesMs, 99).toFixed(1)} ms, ${get.errors} errors`,
     );
 
     // Queue overhead: no-op jobs through a Worker with the workers' settings.
