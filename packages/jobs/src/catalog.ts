@@ -194,7 +194,8 @@ export type JobPayload<N extends JobName> = z.output<(typeof jobCatalog)[N]['pay
  * `age` is in seconds (BullMQ).
  */
 const KEEP_COMPLETED = { age: 7 * 24 * 3600, count: 10_000 };
-const KEEP_FAILED = { age: 30 * 24 * 3600 };
+/** Failed jobs longer (for `rdlab status` and post-mortems), and also capped: a crash loop must not fill Redis. */
+const KEEP_FAILED = { age: 30 * 24 * 3600, count: 10_000 };
 
 // ─── Lookups ─────────────────────────────────────────────────────────────────────────────────
 
