@@ -7,6 +7,7 @@
  */
 import createError, { type FastifyError } from '@fastify/error';
 import { SpecError } from '@rdlab/core';
+import { isDatabaseUnavailable } from '@rdlab/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export const API_ERROR_CODES = [
@@ -137,57 +138,17 @@ export const errorResponses = {
   '5xx': { $ref: 'ApiError#' },
 } as const;
 
-// Error codes and messages of Node, pg, Prisma and ioredis that mean "the server is not there".
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'EAI_AGAIN',
-  // Prisma: can't reach / timed out / closed the connection / pool timeout.
-  'P1001',
-  'P1002',
-  'P1008',
-  'P1017',
-  'P2024',
-  // Postgres SQLSTATE: connection exceptions and the server shutting down or starting.
-  '08000',
-  '08001',
-  '08003',
-  '08004',
-  '08006',
-  '57P01',
-  '57P02',
-  '57P03',
-]);
-const UNAVAILABLE_NAMES = new Set(['PrismaClientInitializationError', 'MaxRetriesPerRequestError']);
-/** `meta.driverAdapterError.cause.kind` of Prisma's driver-adapter errors. */
-const UNAVAILABLE_ADAPTER_KINDS = new Set([
-  'DatabaseNotReachable',
-  'ConnectionClosed',
-  'SocketTimeout',
-  'TooManyConnections',
-]);
-const UNAVAILABLE_MESSAGE =
-  /Stream isn't writeable|enableOfflineQueue|Connection is closed|Connection terminated|ECONNREFUSED|Can't reach database server|connect ETIMEDOUT/;
+// What ioredis says when Redis is not there (Node's socket codes are in isDatabaseUnavailable).
+const REDIS_UNAVAILABLE_NAMES = new Set(['MaxRetriesPerRequestError']);
+const REDIS_UNAVAILABLE_MESSAGE = /Stream isn't writeable|enableOfflineQueue|Connection is closed/;
 
 /** Whether `error` (or one of its causes) says Postgres or Redis cannot be reached. */
 export function isUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 6 || error === null || typeof error !== 'object') return false;
-  const e = error as {
-    code?: unknown;
-    name?: unknown;
-    message?: unknown;
-    cause?: unknown;
-    meta?: { driverAdapterError?: { cause?: { kind?: unknown } } };
-  };
-  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
-  const kind = e.meta?.driverAdapterError?.cause?.kind;
-  if (typeof kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(kind)) return true;
-  if (typeof e.name === 'string' && UNAVAILABLE_NAMES.has(e.name)) return true;
-  if (typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message)) return true;
+  if (isDatabaseUnavailable(error)) return true;
+  const e = error as { name?: unknown; message?: unknown; cause?: unknown };
+  if (typeof e.name === 'string' && REDIS_UNAVAILABLE_NAMES.has(e.name)) return true;
+  if (typeof e.message === 'string' && REDIS_UNAVAILABLE_MESSAGE.test(e.message)) return true;
   if (error instanceof AggregateError && error.errors.some((x) => isUnavailable(x, depth + 1)))
     return true;
   return isUnavailable(e.cause, depth + 1);

@@ -15,7 +15,7 @@ import { Scheduler } from './reconciler.js';
 export { Scheduler, type SchedulerOptions, specKeyOf } from './reconciler.js';
 
 /** The advisory-lock key of the scheduler (any constant shared by the replicas). */
-const LEADER_LOCK = 7_209_114;
+export const LEADER_LOCK = 7_209_114;
 
 export interface SchedulerConfig {
   redisUrl: string;
@@ -57,9 +57,18 @@ export function schedulerConfig(env: NodeJS.ProcessEnv = process.env): Scheduler
   };
 }
 
+/**
+ * Whether this process leads: its session holds the lock, or takes it now. Asked every tick,
+ * not remembered: the lock lives as long as the Postgres session, and a server restart (or a
+ * dropped connection) ends the session and frees it for another replica. The CASE checks before
+ * it locks, so a held lock is not taken twice (advisory locks stack per session).
+ */
 async function leader(db: Db): Promise<boolean> {
   const rows = await db.$queryRawUnsafe<Array<{ locked: boolean }>>(
-    `SELECT pg_try_advisory_lock(${LEADER_LOCK}) AS locked`,
+    `SELECT CASE WHEN EXISTS (
+        SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0
+           AND objid = ${LEADER_LOCK} AND objsubid = 1 AND pid = pg_backend_pid() AND granted)
+      THEN true ELSE pg_try_advisory_lock(${LEADER_LOCK}) END AS locked`,
   );
   return rows[0]?.locked === true;
 }
@@ -80,15 +89,13 @@ export async function startScheduler(config: SchedulerConfig): Promise<RunningSc
     maxInFlightPerExperiment: config.maxInFlightPerExperiment ?? 4,
     log: (line) => log.info(line),
   });
-  let isLeader = false;
   let lastWarning = 0;
   let running: Promise<number> | null = null;
   const tick = async () => {
     if (running) return running;
     running = (async () => {
       try {
-        if (!isLeader) isLeader = await leader(db);
-        return isLeader ? await scheduler.tick() : 0;
+        return (await leader(db)) ? await scheduler.tick() : 0;
       } catch (error) {
         // Redis or Postgres away for a while: try again next tick, warn every 10 s at most.
         if (Date.now() - lastWarning > 10_000) {

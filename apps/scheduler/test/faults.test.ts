@@ -12,9 +12,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startRedisServer } from '@rdlab/jobs';
+import { jobId, QUEUES, redisConnection, startRedisServer } from '@rdlab/jobs';
 import type { CellResult } from '@rdlab/pipeline';
 import { getJson, LocalDirectoryStore, maybeJson } from '@rdlab/store';
+import { Job, Queue } from 'bullmq';
 import { type RunningScheduler, startScheduler } from '../src/main.js';
 import {
   finished as finishedIn,
@@ -128,12 +129,21 @@ describe('faults', { timeout: 400_000 }, () => {
     const experiment = await finished(id);
     assert.equal(experiment.status, 'succeeded', experiment.error ?? '');
     const stepsPerEpoch = 400 / 8;
+    // Every step's metrics stored once: those of the checkpointed epochs were settled before
+    // the checkpoint pointer moved, so the kill took none of them.
     const steps = await services.db.metricPoint.count({
       where: { cellId: cell.id, name: 'train/loss' },
     });
+    assert.equal(steps, epochs * stepsPerEpoch, 'train/loss points, one per step');
+    // The rescuer started from the checkpoint: it trained only the epochs after it.
+    const queue = new Queue(QUEUES.stages, { connection: redisConnection(services.redis.url) });
+    const rescue = await Job.fromId(queue, jobId('train', cell.id));
+    await queue.close();
+    const rescuedSteps = (rescue?.returnvalue as { counters: { trainSteps: number } }).counters
+      .trainSteps;
     assert.ok(
-      steps <= (epochs + 1) * stepsPerEpoch,
-      `${steps} training steps for ${epochs} epochs of ${stepsPerEpoch}: more than one epoch was redone`,
+      rescuedSteps <= (epochs - killedAt) * stepsPerEpoch,
+      `the rescuer trained ${rescuedSteps} steps: it did not resume from epoch ${killedAt}`,
     );
     const rescued = await services.db.stageJob.findFirstOrThrow({
       where: { experimentId: id, kind: 'train' },
@@ -150,6 +160,9 @@ describe('faults', { timeout: 400_000 }, () => {
         local.results[0]!.epochs.map((e) => e.meanLoss),
       ],
     );
+    console.log(
+      `drill: worker SIGKILL | killed in epoch ${killedAt + 1} of ${epochs}; the rescuer trained ${rescuedSteps} of ${epochs * stepsPerEpoch} steps from the last checkpoint; ${steps} train/loss points, none lost or twice; final Acc, Reward and losses equal an uninterrupted run | pass`,
+    );
   });
 
   it('SIGTERM releases the running cell at a step boundary; another worker resumes at that step', async () => {
@@ -165,9 +178,10 @@ describe('faults', { timeout: 400_000 }, () => {
     });
     process.kill(first.pid as number, 'SIGTERM');
     const released = await until('the checkpoint of the release', () =>
-      maybeJson<{ partial?: { step: number } }>(store, `cells/${cell.id}/latest.json`).then((l) =>
-        l?.partial ? l : null,
-      ),
+      maybeJson<{ partial?: { epoch: number; step: number } }>(
+        store,
+        `cells/${cell.id}/latest.json`,
+      ).then((l) => (l?.partial ? l : null)),
     );
     await until('the leaving worker to exit', async () => first.exitCode !== null);
     spawnWorker('arriving');
@@ -187,6 +201,9 @@ describe('faults', { timeout: 400_000 }, () => {
     assert.deepEqual(
       [result.final.acc, result.epochs.map((e) => e.meanLoss)],
       [local.results[0]!.final.acc, local.results[0]!.epochs.map((e) => e.meanLoss)],
+    );
+    console.log(
+      `drill: worker SIGTERM | released at epoch ${released.partial.epoch + 1}, step ${released.partial.step}, resumed there on another worker; ${steps} steps for ${epochs} epochs (none twice); numbers equal an uninterrupted run | pass`,
     );
   });
 
@@ -214,5 +231,9 @@ describe('faults', { timeout: 400_000 }, () => {
       });
       assert.equal(steps, epochs * (400 / 8), `cell ${cell.id} trained once`);
     }
+    const jobs = await services.db.stageJob.count({ where: { experimentId: id } });
+    console.log(
+      `drill: Redis restart | redis-server stopped for 1 s mid-training and restarted from its AOF; ${jobs} stage jobs, all done; ${cells.length} cells trained exactly once | pass`,
+    );
   });
 });

@@ -4,19 +4,27 @@
  * The child keeps its store and database client between jobs.
  */
 
-import { createDb, Repositories } from '@rdlab/db';
+import { join } from 'node:path';
+import { createDb, isDatabaseUnavailable, Repositories } from '@rdlab/db';
 import { isJobName } from '@rdlab/jobs';
 import { initBackend } from '@rdlab/ml';
 import { PreparedCache } from '@rdlab/pipeline';
 import { type ArtifactStore, openStore } from '@rdlab/store';
 import type { SandboxedJob } from 'bullmq';
-import { UnrecoverableError, WaitingError } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError } from 'bullmq';
 import { SHUTDOWN_REASON, workerConfig } from './config.js';
+import { classifyFailure, type DiskPlace } from './failures.js';
 import { runStage } from './stage-runner.js';
 
 // A child whose worker died (SIGKILL, a lost node) must not go on training: another worker
 // resumes the cell from its checkpoint, and two writers of one cell would race.
 process.on('disconnect', () => process.exit(1));
+
+/**
+ * Milliseconds a job that found Postgres unreachable waits before it runs again (each run is one
+ * refused connection; the worker meanwhile takes other jobs).
+ */
+const DATABASE_RETRY_MS = 10_000;
 
 let ready: Promise<{ store: ArtifactStore; db: ReturnType<typeof createDb> }> | null = null;
 /** Datasets (β, R, the data) this child prepared, for its next jobs. */
@@ -73,6 +81,26 @@ export default async function processStage(
     // Cancelled: its experiments asked it to stop; not retried.
     if (cancel.signal.aborted)
       throw new UnrecoverableError(`cancelled: ${String(cancel.signal.reason ?? '')}`);
-    throw error;
+    // Postgres away: try again later without spending an attempt, so an outage longer than the
+    // job's backoff (report: 10 s + 20 s) does not fail the job, and its experiment, for good.
+    if (isDatabaseUnavailable(error)) {
+      await job.moveToDelayed(Date.now() + DATABASE_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    throw await classifyFailure(error, job.name, localPlaces(config, store));
   }
+}
+
+/** The local folders a job writes to: scratch, the dataset cache, a local artifact store. */
+function localPlaces(config: ReturnType<typeof workerConfig>, store: ArtifactStore): DiskPlace[] {
+  const places: DiskPlace[] = [{ path: config.workDir, variable: 'RDLAB_WORK_DIR' }];
+  const home = process.env.HOME ?? '/tmp';
+  places.push({
+    // @rdlab/data's download cache, where it keeps it by default.
+    path: process.env.RDLAB_CACHE_DIR ?? join(home, '.cache', 'rdlab', 'datasets'),
+    variable: 'RDLAB_CACHE_DIR',
+  });
+  if (!store.location.startsWith('s3://'))
+    places.push({ path: store.location, variable: 'RDLAB_STORE' });
+  return places;
 }

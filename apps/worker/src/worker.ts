@@ -28,6 +28,8 @@ import { createLogger, createMetrics, METRICS_CONTENT_TYPE, metricsText } from '
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { configEnv, SHUTDOWN_REASON, type WorkerConfig } from './config.js';
+import { DiskGuard, diskGuardOptions } from './disk-guard.js';
+import { StageJobRecorder } from './stage-job-recorder.js';
 import type { StageOutcome } from './stage-runner.js';
 
 const HEARTBEAT_MS = 5000;
@@ -66,14 +68,17 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     workerForkOptions: { env: { ...process.env, ...configEnv(config) } },
     ...lockOptionsFromEnv(workerOptions(QUEUES.stages)),
   });
+  const guard = new DiskGuard(worker, diskGuardOptions(), (line) => log.warn(line));
+  // Retried while Postgres is away, in order per job: a lost move would leave a row `active`.
+  const stageJobs = new StageJobRecorder(repos.stageJobs, {
+    log: (line, error) => log.error({ err: error }, line),
+  });
   let current: Job | null = null;
   worker.on('active', (job) => {
     current = job;
     started.set(job.id ?? '', performance.now());
     if (job.attemptsMade > 0) metrics.jobRetriesTotal.inc({ stage: stageOf(job) });
-    void repos.stageJobs
-      .transitionByKey(job.id ?? '', 'active', { worker: config.workerId, backend })
-      .catch((error) => log.error({ err: error }, 'stage job update failed'));
+    stageJobs.record(job.id ?? '', 'active', { worker: config.workerId, backend });
     void beat();
   });
   worker.on('completed', (job, result: Partial<StageOutcome> | undefined) => {
@@ -84,9 +89,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       metrics.jobDurationSeconds.observe({ stage }, (performance.now() - t0) / 1000);
     if (result?.samples) metrics.samplesTotal.inc({ stage }, result.samples);
     if (result?.tokens) metrics.tokensTotal.inc({ stage, backend }, result.tokens);
-    void repos.stageJobs
-      .transitionByKey(job.id ?? '', 'completed')
-      .catch((error) => log.error({ err: error }, 'stage job update failed'));
+    stageJobs.record(job.id ?? '', 'completed');
     void beat();
   });
   worker.on('failed', (job, error) => {
@@ -97,15 +100,18 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     const final =
       job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
     log.warn({ job: job.id, attempt: job.attemptsMade, final }, error.message);
-    void repos.stageJobs
-      .transitionByKey(job.id ?? '', final ? 'failed' : 'waiting', {
-        error: error.message.slice(0, 2000),
-      })
-      .catch((e) => log.error({ err: e }, 'stage job update failed'));
+    // This worker's disk, not the job: let a worker with room run the retry.
+    const { code, path } = error as Error & { code?: string; path?: string };
+    if (code === 'RDLAB_DISK_FULL') guard.trip(path ?? config.workDir);
+    stageJobs.record(job.id ?? '', final ? 'failed' : 'waiting', {
+      error: error.message.slice(0, 2000),
+    });
     void beat();
   });
   worker.on('error', (error) => log.error({ err: error }, 'worker error'));
 
+  // While Postgres is away, one line when heartbeats start failing and one when they resume.
+  let beating = true;
   async function beat() {
     try {
       await repos.workers.heartbeat({
@@ -114,8 +120,11 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
         hostname: hostname(),
         currentJob: current?.id ?? null,
       });
+      if (!beating) log.info('heartbeat resumed');
+      beating = true;
     } catch (error) {
-      log.warn({ err: error }, 'heartbeat failed');
+      if (beating) log.warn({ err: error }, 'heartbeat failed; retrying every beat');
+      beating = false;
     }
   }
   await beat();
@@ -168,6 +177,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
     metricsPort,
     async close(graceMs = 30_000) {
       clearInterval(heartbeat);
+      guard.stop();
       // Release the running job at once (a train step ends, a checkpoint is written, the job
       // goes back to the queue); after the grace period, stop whatever is left.
       worker.cancelAllJobs(SHUTDOWN_REASON);
@@ -175,6 +185,7 @@ export async function startWorker(config: WorkerConfig): Promise<RunningWorker> 
       await worker.close();
       clearTimeout(timer);
       await subscriber.quit().catch(() => {});
+      await stageJobs.close(5000);
       await repos.workers.removeWorker(config.workerId).catch(() => false);
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await db.$disconnect();

@@ -30,7 +30,7 @@ export { createDb, inTransaction } from './client.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded.js';
 export { hydrateBinarySymlinks, startEmbeddedPostgres } from './embedded.js';
 export type { DbErrorCode } from './errors.js';
-export { DB_ERROR_CODES, DbError } from './errors.js';
+export { DB_ERROR_CODES, DbError, isDatabaseUnavailable } from './errors.js';
 export type {
   CreatedExperiment,
   ExperimentPage,

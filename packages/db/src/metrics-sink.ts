@@ -33,7 +33,10 @@ export interface MetricPointRow {
 /** What the sink writes through: a PrismaClient, or a test double. */
 export interface MetricPointWriter {
   metricPoint: {
-    createMany(args: { data: MetricPointRow[] }): PromiseLike<{ count: number }>;
+    createMany(args: {
+      data: MetricPointRow[];
+      skipDuplicates?: boolean;
+    }): PromiseLike<{ count: number }>;
   };
 }
 
@@ -50,48 +53,117 @@ export interface PostgresMetricsSinkOptions {
    * @defaultValue 1000
    */
   flushIntervalMs?: number;
-  /** Called with each failed write (the points stay pending). @defaultValue console.warn */
+  /**
+   * Most points held while writes fail (at least `batchSize`). Past it, `record()` waits,
+   * retrying, until the database takes the backlog: the stage pauses, no point is dropped.
+   * A point is about 200 bytes, so the default holds ≈20 MB.
+   * @defaultValue 100000
+   */
+  maxPendingPoints?: number;
+  /**
+   * Milliseconds before the first retry of a failed write; each further failure doubles it, up
+   * to `maxRetryDelayMs`. Until then, `record()` and the timer only buffer (no connection storm,
+   * no log line per training step).
+   * @defaultValue 1000
+   */
+  retryDelayMs?: number;
+  /** Longest wait between two retries, in milliseconds. @defaultValue 15000 */
+  maxRetryDelayMs?: number;
+  /**
+   * How long `close()` keeps retrying the pending points, in milliseconds, before it rejects
+   * with `RDLAB_DB_METRICS_UNFLUSHED`; 0 tries once.
+   * @defaultValue 300000
+   */
+  closeTimeoutMs?: number;
+  /**
+   * Called with each failed write (the points stay pending).
+   * @defaultValue one console.warn line: points kept, next retry, the driver's message
+   */
   onError?: (error: unknown) => void;
 }
 
 /**
  * `record()` buffers; a full batch, the timer, `flush()` and `close()` write. A failed write
- * keeps its points, in order, and the next flush retries them: points are never dropped
- * silently (`pending` says how many wait). Non-finite values (NaN, ±Infinity) are skipped and
- * counted in `skipped`: Postgres float8 stores them, but Grafana's SQL data source chokes.
+ * keeps its points, in order, and is retried with exponential backoff: points are never dropped
+ * silently (`pending` says how many wait). The buffer is bounded: past `maxPendingPoints`,
+ * `record()` waits for the database (back-pressure) instead of growing or dropping.
+ *
+ * Writes are idempotent: `metric_points` is unique on (experiment, cell, name, step, epoch,
+ * stage) and the INSERT skips rows already there, so a batch whose commit went through but
+ * whose reply was lost is not stored twice when retried (`duplicates` counts such rows).
+ * Non-finite values (NaN, ±Infinity) are skipped and counted in `skipped`: Postgres float8
+ * stores them, but Grafana's SQL data source chokes.
  */
 export class PostgresMetricsSink {
-  /** Points written so far. */
+  /** Points delivered so far (duplicates included). */
   written = 0;
   /** Non-finite points left out. */
   skipped = 0;
+  /** Delivered points the table already held (a retried batch, a redone step). */
+  duplicates = 0;
 
   private readonly experimentId: string;
   private readonly batchSize: number;
+  private readonly maxPendingPoints: number;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly closeTimeoutMs: number;
   private readonly onError: (error: unknown) => void;
   private readonly timer: NodeJS.Timeout | undefined;
   private buffer: MetricPointRow[] = [];
   private flushing: Promise<void> | undefined;
   private closed = false;
+  /** Failed writes in a row, and when the next retry is due (epoch ms; 0 = now). */
+  private failures = 0;
+  private retryAt = 0;
 
   constructor(
     private readonly db: MetricPointWriter,
     options: PostgresMetricsSinkOptions,
   ) {
-    const { experimentId, batchSize = 500, flushIntervalMs = 1000, onError } = options;
+    const {
+      experimentId,
+      batchSize = 500,
+      flushIntervalMs = 1000,
+      maxPendingPoints = 100_000,
+      retryDelayMs = 1000,
+      maxRetryDelayMs = 15_000,
+      closeTimeoutMs = 300_000,
+      onError,
+    } = options;
     if (typeof experimentId !== 'string' || experimentId.length === 0)
       throw new DbError('RDLAB_DB_INVALID_OPTIONS', 'experimentId must be a non-empty string');
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new DbError('RDLAB_DB_INVALID_OPTIONS', `batchSize must be a positive integer`);
     if (!Number.isFinite(flushIntervalMs) || flushIntervalMs < 0)
       throw new DbError('RDLAB_DB_INVALID_OPTIONS', `flushIntervalMs must be >= 0`);
+    if (!Number.isInteger(maxPendingPoints) || maxPendingPoints < batchSize)
+      throw new DbError(
+        'RDLAB_DB_INVALID_OPTIONS',
+        `maxPendingPoints must be an integer >= batchSize (${batchSize}), got ${maxPendingPoints}`,
+      );
+    if (!Number.isFinite(retryDelayMs) || retryDelayMs <= 0)
+      throw new DbError('RDLAB_DB_INVALID_OPTIONS', `retryDelayMs must be > 0`);
+    if (!Number.isFinite(maxRetryDelayMs) || maxRetryDelayMs < retryDelayMs)
+      throw new DbError('RDLAB_DB_INVALID_OPTIONS', `maxRetryDelayMs must be >= retryDelayMs`);
+    if (!Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0)
+      throw new DbError('RDLAB_DB_INVALID_OPTIONS', `closeTimeoutMs must be >= 0`);
     this.experimentId = experimentId;
     this.batchSize = batchSize;
+    this.maxPendingPoints = maxPendingPoints;
+    this.retryDelayMs = retryDelayMs;
+    this.maxRetryDelayMs = maxRetryDelayMs;
+    this.closeTimeoutMs = closeTimeoutMs;
     this.onError =
-      onError ?? ((error) => console.warn('metrics sink: write failed, will retry:', error));
+      onError ??
+      ((error) =>
+        // One line per failed write (at most one per backoff), not the driver's whole report.
+        console.warn(
+          `metrics sink of ${experimentId}: write failed, ${this.pending} points kept, retry in ${Math.max(0, this.retryAt - Date.now())} ms: ${lastLine(error)}`,
+        ));
     if (flushIntervalMs > 0) {
       this.timer = setInterval(() => {
-        if (this.buffer.length > 0) this.flush().catch(this.onError);
+        if (this.buffer.length > 0 && this.retryDue()) this.write(false, true).catch(this.onError);
       }, flushIntervalMs);
       this.timer.unref();
     }
@@ -104,7 +176,8 @@ export class PostgresMetricsSink {
 
   /**
    * Buffers `points`; writes full batches before returning (back-pressure on a fast loop).
-   * A failed write does not reject here: it is reported to `onError` and retried.
+   * A failed write does not reject here: it is reported to `onError` and retried after a
+   * backoff. With `maxPendingPoints` or more pending, waits until the backlog is written.
    */
   async record(points: readonly MetricPointInput[]): Promise<void> {
     if (this.closed) throw new DbError('RDLAB_DB_METRICS_CLOSED', 'metrics sink is closed');
@@ -125,7 +198,11 @@ export class PostgresMetricsSink {
         time,
       });
     }
-    if (this.buffer.length >= this.batchSize) {
+    if (this.buffer.length >= this.batchSize && this.retryDue()) {
+      await this.write(true, true).catch(this.onError);
+    }
+    while (this.buffer.length >= this.maxPendingPoints) {
+      await sleep(this.retryAt - Date.now());
       await this.write(true).catch(this.onError);
     }
   }
@@ -136,35 +213,73 @@ export class PostgresMetricsSink {
   }
 
   /**
-   * Stops the timer and writes what is pending. Rejects with `RDLAB_DB_METRICS_UNFLUSHED` when
-   * points could not be written (they stay in `pending`; `flush()` may be called again).
+   * Resolves once every point recorded so far is written, retrying with backoff through an
+   * outage for up to `timeoutMs` (default `closeTimeoutMs`); then rejects with
+   * `RDLAB_DB_METRICS_UNFLUSHED`, the points still pending. Training settles before it moves a
+   * checkpoint pointer, so no checkpoint outlives the metrics of the steps it holds.
    */
+  async settle(timeoutMs = this.closeTimeoutMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.flush();
+        return;
+      } catch (cause) {
+        if (this.retryAt > deadline) {
+          throw new DbError(
+            'RDLAB_DB_METRICS_UNFLUSHED',
+            `${this.pending} metric points of ${this.experimentId} could not be written within ${timeoutMs} ms`,
+            { cause },
+          );
+        }
+        this.onError(cause);
+        await sleep(this.retryAt - Date.now());
+      }
+    }
+  }
+
+  /** Stops the timer and {@link settle}s what is pending. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    try {
-      await this.flush();
-    } catch (cause) {
-      throw new DbError(
-        'RDLAB_DB_METRICS_UNFLUSHED',
-        `${this.pending} metric points of ${this.experimentId} could not be written`,
-        { cause },
-      );
-    }
+    await this.settle();
+  }
+
+  private retryDue(): boolean {
+    return Date.now() >= this.retryAt;
   }
 
   /**
    * One writer at a time: batches go out in order, and a batch leaves the buffer only once
-   * written. With `fullOnly`, a partial last batch stays for the timer.
+   * written. With `fullOnly`, a partial last batch stays for the timer. A failure schedules
+   * the next retry (`retryAt`); a success clears it. With `ifDue`, a write queued behind one
+   * that just failed is skipped (the timer and `record()` would otherwise try twice a round).
    */
-  private write(fullOnly: boolean): Promise<void> {
+  private write(fullOnly: boolean, ifDue = false): Promise<void> {
     const run = async (): Promise<void> => {
       await this.flushing?.catch(() => {});
-      while (this.buffer.length >= (fullOnly ? this.batchSize : 1)) {
-        const batch = this.buffer.slice(0, this.batchSize);
-        await this.db.metricPoint.createMany({ data: batch });
-        this.buffer.splice(0, batch.length);
-        this.written += batch.length;
+      if (ifDue && !this.retryDue()) return;
+      try {
+        while (this.buffer.length >= (fullOnly ? this.batchSize : 1)) {
+          const batch = this.buffer.slice(0, this.batchSize);
+          const { count } = await this.db.metricPoint.createMany({
+            data: batch,
+            skipDuplicates: true,
+          });
+          this.buffer.splice(0, batch.length);
+          this.written += batch.length;
+          this.duplicates += batch.length - count;
+          this.failures = 0;
+          this.retryAt = 0;
+        }
+      } catch (error) {
+        this.failures++;
+        const delayMs = Math.min(
+          this.retryDelayMs * 2 ** Math.min(this.failures - 1, 30),
+          this.maxRetryDelayMs,
+        );
+        this.retryAt = Date.now() + delayMs;
+        throw error;
       }
     };
     const current = run();
@@ -172,3 +287,11 @@ export class PostgresMetricsSink {
     return current;
   }
 }
+
+const lastLine = (error: unknown) =>
+  String(error instanceof Error ? error.message : error)
+    .trim()
+    .split('\n')
+    .at(-1);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));

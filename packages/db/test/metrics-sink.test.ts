@@ -44,20 +44,17 @@ const points = (n: number, from = 0): MetricPointInput[] =>
 /** Writes through the real client, counting batch sizes; fails the first `failures` calls. */
 function countingWriter(failures = 0) {
   const batches: number[] = [];
-  let failed = 0;
+  let calls = 0;
   const writer: MetricPointWriter = {
     metricPoint: {
       createMany: async (args) => {
-        if (failed < failures) {
-          failed++;
-          throw new Error('connection refused');
-        }
+        if (calls++ < failures) throw new Error('connection refused');
         batches.push(args.data.length);
         return pg.db.metricPoint.createMany(args);
       },
     },
   };
-  return { writer, batches };
+  return { writer, batches, attempts: () => calls };
 }
 
 const steps = async (experimentId: string) =>
@@ -90,7 +87,7 @@ describe('PostgresMetricsSink', () => {
     );
   });
 
-  it('keeps the points of a failed write and writes them, in order, on the next flush', async () => {
+  it('keeps the points of a failed write and retries them, in order, after a backoff', async () => {
     const experimentId = await newExperiment();
     const { writer, batches } = countingWriter(1);
     const errors: unknown[] = [];
@@ -98,13 +95,17 @@ describe('PostgresMetricsSink', () => {
       experimentId,
       batchSize: 500,
       flushIntervalMs: 0,
+      retryDelayMs: 50,
       onError: (e) => errors.push(e),
     });
     await sink.record(points(600)); // the full batch's write fails: record does not throw
     assert.equal(errors.length, 1);
     assert.equal(sink.pending, 600);
     await sink.record(points(10, 600));
-    assert.deepEqual(batches, [500], 'retried on the next full batch');
+    assert.deepEqual(batches, [], 'no retry before the backoff has passed');
+    await sleep(60);
+    await sink.record([]);
+    assert.deepEqual(batches, [500], 'retried by the first record() after the backoff');
     await sink.flush();
     assert.deepEqual(batches, [500, 110]);
     assert.equal(sink.pending, 0);
@@ -115,12 +116,126 @@ describe('PostgresMetricsSink', () => {
     await sink.close();
   });
 
+  it('makes one write attempt per backoff while the database is down, not one per record()', async () => {
+    const experimentId = await newExperiment();
+    const { writer, batches, attempts } = countingWriter(Number.POSITIVE_INFINITY);
+    const errors: unknown[] = [];
+    const sink = new PostgresMetricsSink(writer, {
+      experimentId,
+      batchSize: 10,
+      flushIntervalMs: 0,
+      retryDelayMs: 60_000,
+      maxRetryDelayMs: 60_000,
+      closeTimeoutMs: 0,
+      onError: (e) => errors.push(e),
+    });
+    for (let i = 0; i < 100; i++) await sink.record(points(10, i * 10));
+    assert.equal(attempts(), 1);
+    assert.equal(errors.length, 1);
+    assert.equal(sink.pending, 1000);
+    assert.deepEqual(batches, []);
+    await assert.rejects(sink.close(), { code: 'RDLAB_DB_METRICS_UNFLUSHED' });
+  });
+
+  it('stores a retried batch once when its first commit went through but the reply was lost', async () => {
+    const experimentId = await newExperiment();
+    let lost = 0;
+    const writer: MetricPointWriter = {
+      metricPoint: {
+        createMany: async (args) => {
+          const result = await pg.db.metricPoint.createMany(args);
+          if (lost++ === 0) throw new Error('Connection terminated unexpectedly');
+          return result;
+        },
+      },
+    };
+    const sink = new PostgresMetricsSink(writer, {
+      experimentId,
+      batchSize: 100,
+      flushIntervalMs: 0,
+      onError: () => {},
+    });
+    await sink.record(points(150)); // 100 committed, reply lost
+    assert.equal(sink.pending, 150);
+    await sink.flush(); // the same 100 again, then 50
+    assert.equal(sink.pending, 0);
+    assert.equal(sink.duplicates, 100);
+    assert.deepEqual(
+      await steps(experimentId),
+      Array.from({ length: 150 }, (_, i) => i),
+    );
+    await sink.close();
+  });
+
+  it('past maxPendingPoints, record() waits for the database: the buffer stays bounded and nothing is dropped', async () => {
+    const experimentId = await newExperiment();
+    let down = true;
+    let attempts = 0;
+    const writer: MetricPointWriter = {
+      metricPoint: {
+        createMany: async (args) => {
+          attempts++;
+          if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+          return pg.db.metricPoint.createMany(args);
+        },
+      },
+    };
+    const sink = new PostgresMetricsSink(writer, {
+      experimentId,
+      batchSize: 10,
+      maxPendingPoints: 100,
+      flushIntervalMs: 0,
+      retryDelayMs: 5,
+      maxRetryDelayMs: 20,
+      onError: () => {},
+    });
+    let recorded = 0;
+    let peak = 0;
+    const loop = (async () => {
+      for (let i = 0; i < 30; i++) {
+        await sink.record(points(10, i * 10));
+        recorded = i + 1;
+        peak = Math.max(peak, sink.pending);
+      }
+    })();
+    await sleep(300);
+    assert.equal(recorded, 9, 'the 10th record() reaches the bound and waits');
+    assert.equal(sink.pending, 100);
+    assert.ok(attempts >= 3, `${attempts} retries while waiting`);
+    down = false;
+    await loop;
+    assert.ok(peak < 100, `pending peaked at ${peak} after a record() returned`);
+    await sink.close();
+    assert.deepEqual(
+      await steps(experimentId),
+      Array.from({ length: 300 }, (_, i) => i),
+    );
+  });
+
+  it('close() retries with backoff until the database is back', async () => {
+    const experimentId = await newExperiment();
+    const { writer, attempts } = countingWriter(3);
+    const errors: unknown[] = [];
+    const sink = new PostgresMetricsSink(writer, {
+      experimentId,
+      flushIntervalMs: 0,
+      retryDelayMs: 10,
+      onError: (e) => errors.push(e),
+    });
+    await sink.record(points(5));
+    await sink.close();
+    assert.equal(attempts(), 4);
+    assert.equal(errors.length, 3);
+    assert.deepEqual(await steps(experimentId), [0, 1, 2, 3, 4]);
+  });
+
   it('rejects flush() and close() while the database stays unreachable, keeping the points', async () => {
     const experimentId = await newExperiment();
     const { writer } = countingWriter(3);
     const sink = new PostgresMetricsSink(writer, {
       experimentId,
       flushIntervalMs: 0,
+      closeTimeoutMs: 0,
       onError: () => {},
     });
     await sink.record(points(5));
@@ -181,5 +296,14 @@ describe('PostgresMetricsSink', () => {
       () => new PostgresMetricsSink(pg.db, { experimentId: 'e', flushIntervalMs: -1 }),
       { code: 'RDLAB_DB_INVALID_OPTIONS' },
     );
+    for (const bad of [
+      { batchSize: 10, maxPendingPoints: 9 },
+      { retryDelayMs: 0 },
+      { retryDelayMs: 100, maxRetryDelayMs: 50 },
+      { closeTimeoutMs: -1 },
+    ])
+      assert.throws(() => new PostgresMetricsSink(pg.db, { experimentId: 'e', ...bad }), {
+        code: 'RDLAB_DB_INVALID_OPTIONS',
+      });
   });
 });

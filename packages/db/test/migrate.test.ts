@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DbError, DEFAULT_MIGRATIONS_DIR, migrate } from '../src/index.js';
 import { startTestPostgres, type TestPostgres } from './helpers.js';
 
 const INIT = '20261127160000_init';
+/** Every migration of the repository, in the order they apply. */
+const ALL = (await readdir(DEFAULT_MIGRATIONS_DIR, { withFileTypes: true }))
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
 
 describe('migrate', () => {
   let pg: TestPostgres;
@@ -20,17 +25,18 @@ describe('migrate', () => {
   it('applies every migration once, records Prisma-compatible rows, and is idempotent', async () => {
     const url = await pg.createDatabase('idempotent');
     const first = await migrate(url);
-    assert.deepEqual(first.applied, [INIT]);
+    assert.deepEqual(first.applied, ALL);
+    assert.equal(first.applied[0], INIT);
     const second = await migrate(url);
-    assert.deepEqual(second, { applied: [], skipped: [INIT] });
+    assert.deepEqual(second, { applied: [], skipped: ALL });
 
     const bytes = await readFile(join(DEFAULT_MIGRATIONS_DIR, INIT, 'migration.sql'));
     const rows = await pg.sql(
-      'SELECT id, checksum, migration_name, finished_at, rolled_back_at, logs, applied_steps_count FROM _prisma_migrations',
+      'SELECT id, checksum, migration_name, finished_at, rolled_back_at, logs, applied_steps_count FROM _prisma_migrations ORDER BY migration_name',
       [],
       url,
     );
-    assert.equal(rows.length, 1);
+    assert.equal(rows.length, ALL.length);
     const row = rows[0]!;
     assert.equal(row.checksum, createHash('sha256').update(bytes).digest('hex'));
     assert.equal(row.migration_name, INIT);
@@ -82,10 +88,10 @@ describe('migrate', () => {
   it('lets two concurrent migrate() calls both succeed with one application', async () => {
     const url = await pg.createDatabase('concurrent');
     const [a, b] = await Promise.all([migrate(url), migrate(url)]);
-    assert.deepEqual([...a.applied, ...b.applied], [INIT]);
-    assert.deepEqual([...a.skipped, ...b.skipped], [INIT]);
+    assert.deepEqual([...a.applied, ...b.applied], ALL);
+    assert.deepEqual([...a.skipped, ...b.skipped], ALL);
     const rows = await pg.sql('SELECT count(*)::int AS n FROM _prisma_migrations', [], url);
-    assert.equal(rows[0]?.n, 1);
+    assert.equal(rows[0]?.n, ALL.length);
   });
 
   it('rolls back a failing migration entirely and records nothing for it', async () => {
@@ -100,10 +106,14 @@ describe('migrate', () => {
     await assert.rejects(migrate(url, { migrationsDir: dir }), {
       code: 'RDLAB_DB_MIGRATION_FAILED',
     });
-    const names = await pg.sql('SELECT migration_name FROM _prisma_migrations', [], url);
+    const names = await pg.sql(
+      'SELECT migration_name FROM _prisma_migrations ORDER BY migration_name',
+      [],
+      url,
+    );
     assert.deepEqual(
       names.map((r) => r.migration_name),
-      [INIT],
+      ALL,
     );
     const half = await pg.sql("SELECT to_regclass('half') AS t", [], url);
     assert.equal(half[0]?.t, null);
@@ -124,6 +134,49 @@ describe('migrate', () => {
     await assert.rejects(migrate(url, { migrationsDir: dir }), {
       code: 'RDLAB_DB_MIGRATION_FAILED',
     });
+  });
+
+  it('makes metric points unique, keeping the oldest of each duplicate stored before', async () => {
+    const url = await pg.createDatabase('unique_points');
+    const before = join(pg.tmp, 'before-unique');
+    await mkdir(before);
+    await cp(join(DEFAULT_MIGRATIONS_DIR, INIT), join(before, INIT), { recursive: true });
+    await migrate(url, { migrationsDir: before });
+    await pg.sql(
+      `INSERT INTO teams (id, name) VALUES ('t', 'lab');
+       INSERT INTO experiments (id, team_id, name, spec_submitted, spec_resolved, cell_count, updated_at)
+         VALUES ('e', 't', 'x', '{}', '{}', 0, now());`,
+      [],
+      url,
+    );
+    const point = (step: number, value: number, epoch = 1) =>
+      `('e', 'c', 'train', ${epoch}, ${step}, 'train/loss', ${value})`;
+    // Step 1 stored three times (a redone epoch), step 2 once, step 1 of another epoch once.
+    await pg.sql(
+      `INSERT INTO metric_points (experiment_id, cell_id, stage, epoch, step, name, value) VALUES
+       ${[point(1, 0.5), point(1, 0.6), point(2, 0.4), point(1, 0.7), point(1, 0.9, 2)].join(', ')}`,
+      [],
+      url,
+    );
+    await migrate(url);
+    const rows = await pg.sql(
+      'SELECT epoch, step, value FROM metric_points ORDER BY epoch, step',
+      [],
+      url,
+    );
+    assert.deepEqual(rows, [
+      { epoch: 1, step: 1, value: 0.5 },
+      { epoch: 1, step: 2, value: 0.4 },
+      { epoch: 2, step: 1, value: 0.9 },
+    ]);
+    await assert.rejects(
+      pg.sql(
+        `INSERT INTO metric_points (experiment_id, cell_id, stage, epoch, step, name, value) VALUES ${point(2, 1)}`,
+        [],
+        url,
+      ),
+      /duplicate key value violates unique constraint "metric_points_experiment_id_cell_id_name_step_epoch_stage_key"/,
+    );
   });
 
   it('reports a missing migrations folder', async () => {

@@ -18,6 +18,13 @@ export interface MetricPoint {
 
 export interface MetricsSink {
   record(points: MetricPoint[]): void | Promise<void>;
+  /**
+   * Resolves once every point recorded so far is stored (waiting out an outage, within the
+   * sink's limit). Training calls it before moving a cell's checkpoint pointer: a worker killed
+   * after the move must not take the metrics of the checkpointed steps with it. Sinks that
+   * store at once need not have it.
+   */
+  settle?(): Promise<void>;
 }
 
 /** A task with a known total (prefixes sampled, steps of an epoch, cells). */

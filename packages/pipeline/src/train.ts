@@ -293,6 +293,7 @@ export async function trainCell(
             });
             await putDirectory(ctx.store, key, dir);
           });
+          await ctx.metrics.settle?.();
           await putJson(ctx.store, `${prefix}/latest.json`, {
             ...latest,
             partial: { epoch, step, lossSum, keptSum, key },
@@ -360,6 +361,7 @@ export async function trainCell(
         epochs: [...latest.epochs, record],
         trainSeconds: latest.trainSeconds + seconds,
       };
+      await ctx.metrics.settle?.();
       await putJson(ctx.store, `${prefix}/latest.json`, latest);
     }
     if (!final) final = evaluateTarget(target, prepared, evalSet, cell.attribute, spec, cell.seed);
