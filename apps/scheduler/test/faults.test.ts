@@ -139,7 +139,8 @@ describe('faults', { timeout: 400_000 }, () => {
     const queue = new Queue(QUEUES.stages, { connection: redisConnection(services.redis.url) });
     const rescue = await Job.fromId(queue, jobId('train', cell.id));
     await queue.close();
-    const rescuedSteps = (rescue?.returnvalue as { counters: { trainSteps: number } }).counters
+    assert.ok(rescue, 'the train job is kept after it completed');
+    const rescuedSteps = (rescue.returnvalue as { counters: { trainSteps: number } }).counters
       .trainSteps;
     assert.ok(
       rescuedSteps <= (epochs - killedAt) * stepsPerEpoch,

@@ -206,7 +206,8 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
     const int p = (int)(prefixes.ElementLength() / B);
     check_ids(env, prefixes.Data(), prefixes.ElementLength(), m.config.V);
     if (s.T <= p) throw Napi::RangeError::New(env, "sample: maxLength " + std::to_string(s.T) + " must exceed the prefix length " + std::to_string(p));
-    if (s.T > m.config.P) throw Napi::RangeError::New(env, "sample: maxLength " + std::to_string(s.T) + " exceeds n_positions " + std::to_string(m.config.P));
+    if (s.T - 1 > m.config.P)
+      throw Napi::RangeError::New(env, "sample: maxLength " + std::to_string(s.T) + " needs " + std::to_string(s.T - 1) + " positions, the model has " + std::to_string(m.config.P));
     const size_t n = (size_t)B * s.T;
     auto ids = Napi::Int32Array::New(env, n);
     auto mask = Napi::Float32Array::New(env, n), logprobs = Napi::Float32Array::New(env, n), sampling = Napi::Float32Array::New(env, n);

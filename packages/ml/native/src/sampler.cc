@@ -101,7 +101,9 @@ void Gpt2::sample(const int32_t* prefixes, int B, int p, const SamplingSettings&
                   float* logprobs, float* sampling_logprobs) {
   const int T = s.T, V = config.V;
   if (p < 1 || T <= p) throw std::range_error("sample: maxLength " + std::to_string(T) + " must exceed the prefix length " + std::to_string(p));
-  if (T > config.P) throw std::range_error("sample: maxLength " + std::to_string(T) + " exceeds n_positions " + std::to_string(config.P));
+  // The last token is chosen, never fed: T − 1 positions, as sampler.ts's decoder.
+  if (T - 1 > config.P)
+    throw std::range_error("sample: maxLength " + std::to_string(T) + " needs " + std::to_string(T - 1) + " positions, the model has " + std::to_string(config.P));
   Xoshiro128 rng{{rng_state[0], rng_state[1], rng_state[2], rng_state[3]}};
   std::fill(ids, ids + (size_t)B * T, s.eos);
   std::fill(mask, mask + (size_t)B * T, 0.0f);

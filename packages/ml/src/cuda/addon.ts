@@ -8,32 +8,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FlatGpt2Handle } from '../flat-gpt2.js';
 
-export interface CudaGpt2Handle {
-  logits(ids: Int32Array, B: number, T: number): Float32Array;
-  lastLogits(ids: Int32Array, B: number, T: number): Float32Array;
-  forward(ids: Int32Array, mask: Float32Array, B: number, T: number): Float32Array;
-  /** Gradients of the trainable tensors only (the rest are 0); returns the loss. */
-  backward(coefficients: Float32Array, trainable: Uint8Array): number;
-  adamStep(
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    clip: number,
-    step: number,
-    trainable: Uint8Array,
-  ): number;
+/** The addon's GPT-2 (cuda/src/addon.cc): gradients only for the trainable tensors. */
+export interface CudaGpt2Handle extends FlatGpt2Handle {
   /** Σ g² of each tensor's gradient, in checkpoint order. */
   gradSquares(): Float64Array;
-  getParams(): Float32Array;
-  setParams(p: Float32Array): void;
-  getGrads(): Float32Array;
-  getAdam(): [Float32Array, Float32Array];
-  setAdam(m: Float32Array, v: Float32Array): void;
-  decoderNew(B: number): number;
-  decoderNext(handle: number, ids: Int32Array, n: number, B: number): Float32Array;
-  decoderFree(handle: number): void;
   sample(
     prefixes: Int32Array,
     B: number,
@@ -54,7 +34,6 @@ export interface CudaGpt2Handle {
   };
   numParams(): number;
   precision(): string;
-  dispose(): void;
 }
 
 export interface CudaDeviceInfo {

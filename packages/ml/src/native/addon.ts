@@ -15,29 +15,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { FlatGpt2Handle } from '../flat-gpt2.js';
 
-export interface NativeGpt2Handle {
-  logits(ids: Int32Array, B: number, T: number): Float32Array;
-  lastLogits(ids: Int32Array, B: number, T: number): Float32Array;
-  forward(ids: Int32Array, mask: Float32Array, B: number, T: number): Float32Array;
-  backward(coefficients: Float32Array): number;
-  adamStep(
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    clip: number,
-    step: number,
-    trainable: Uint8Array,
-  ): number;
-  getParams(): Float32Array;
-  setParams(p: Float32Array): void;
-  getGrads(): Float32Array;
-  getAdam(): [Float32Array, Float32Array];
-  setAdam(m: Float32Array, v: Float32Array): void;
-  decoderNew(B: number): number;
-  decoderNext(handle: number, ids: Int32Array, n: number): Float32Array;
-  decoderFree(handle: number): void;
+/**
+ * The addon's GPT-2 (native/src/addon.cc). `backward` computes every gradient (the trainable
+ * mask applies at the Adam step) and `decoderNext` knows B from its decoder: both ignore the
+ * arguments the shared handle passes for the CUDA engine.
+ */
+export interface NativeGpt2Handle extends FlatGpt2Handle {
   sample(
     prefixes: Int32Array,
     B: number,
@@ -51,7 +36,6 @@ export interface NativeGpt2Handle {
     rngState: Uint32Array,
   ): [Int32Array, Float32Array, Float32Array, Float32Array];
   numParams(): number;
-  dispose(): void;
 }
 
 export interface NativeCnnHandle {

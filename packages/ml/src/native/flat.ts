@@ -32,7 +32,7 @@ export function unflatten(shapes: Array<[string, number[]]>, flat: Float32Array)
   return out;
 }
 
-interface ParameterHandle {
+export interface ParameterHandle {
   getParams(): Float32Array;
   setParams(p: Float32Array): void;
   getAdam(): [Float32Array, Float32Array];

@@ -174,9 +174,15 @@ describe('native engine', { skip }, () => {
       }
       assert.ok(run(s, frequent, i, true).gen.mask.includes(0, 3), 'some row ended early');
     }
+    // The last token is chosen, never fed: n_positions + 1 tokens fit, as in sampler.ts.
+    const longest = { maxLength: config.n_positions + 1, eosId: -1 };
+    assert.deepEqual(
+      generate(native, prefixes, 16, { ...longest, rng: createRng(9) }).ids,
+      generate(native, prefixes, 16, { ...longest, rng: createRng(9), engineChoice: false }).ids,
+    );
     assert.throws(
       () => generate(native, prefixes, 16, { maxLength: 99, eosId: 0, rng: createRng(1) }),
-      /maxLength 99 exceeds n_positions 24/,
+      /maxLength 99 needs 98 positions, the model has 24/,
     );
     native.dispose();
   });
