@@ -7,8 +7,7 @@
  * - Redis restarted mid-run (AOF): no job is lost and no cell is trained twice to completion.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -19,30 +18,25 @@ import { Job, Queue } from 'bullmq';
 import { type RunningScheduler, startScheduler } from '../src/main.js';
 import {
   finished as finishedIn,
+  killGroup,
   runLocally,
   type Services,
+  spawnService,
   startServices,
   submit as submitTo,
+  tinySpec,
   until,
 } from './harness.js';
 
 const workerMain = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
-const tsx = createRequire(import.meta.url).resolve('tsx');
 
-const spec = (epochs: number, seeds: number[]) => `
-name: faults
-datasets: [{ name: demo, source: builtin:demo, attributes: [positive] }]
-behavior:
-  model: { preset: tiny }
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-rewardModel:
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-dropout: [{ kind: quantile, gamma: 0.5 }]
-training: { batchSize: 8, epochs: ${epochs}, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0, samplesPerEpoch: all }
-bootstrap: { prefixesPerAttribute: 200, samplesPerPrefix: 2, shardSize: 100 }
-evaluation: { prefixes: 8, examples: 1, trainingSamples: 0 }
-seeds: [${seeds.join(', ')}]
-`;
+const spec = (epochs: number, seeds: number[]) =>
+  tinySpec('faults', {
+    training: `{ batchSize: 8, epochs: ${epochs}, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0, samplesPerEpoch: all }`,
+    bootstrap: '{ prefixesPerAttribute: 200, samplesPerPrefix: 2, shardSize: 100 }',
+    evaluation: '{ prefixes: 8, examples: 1, trainingSamples: 0 }',
+    seeds,
+  });
 
 describe('faults', { timeout: 400_000 }, () => {
   let services: Services;
@@ -53,21 +47,16 @@ describe('faults', { timeout: 400_000 }, () => {
 
   /** A worker process in its own process group, so SIGKILL takes its sandbox child too. */
   function spawnWorker(id: string, env: Record<string, string> = {}): ChildProcess {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, workerMain], {
-      env: {
-        ...process.env,
-        REDIS_URL: services.redis.url,
-        DATABASE_URL: services.pg.url,
-        RDLAB_STORE: join(services.root, 'artifacts'),
-        RDLAB_BASE_DIR: services.root,
-        RDLAB_WORKER_ID: id,
-        RDLAB_LOCK_DURATION_MS: '2000',
-        RDLAB_STALLED_INTERVAL_MS: '1000',
-        RDLAB_SHUTDOWN_GRACE_MS: '1000',
-        ...env,
-      },
-      stdio: process.env.RDLAB_TEST_VERBOSE ? 'inherit' : 'ignore',
-      detached: true,
+    const child = spawnService(workerMain, {
+      REDIS_URL: services.redis.url,
+      DATABASE_URL: services.pg.url,
+      RDLAB_STORE: join(services.root, 'artifacts'),
+      RDLAB_BASE_DIR: services.root,
+      RDLAB_WORKER_ID: id,
+      RDLAB_LOCK_DURATION_MS: '2000',
+      RDLAB_STALLED_INTERVAL_MS: '1000',
+      RDLAB_SHUTDOWN_GRACE_MS: '1000',
+      ...env,
     });
     children.push(child);
     return child;
@@ -75,20 +64,7 @@ describe('faults', { timeout: 400_000 }, () => {
 
   /** Stops every worker of the previous tests, so each test knows who runs its jobs. */
   async function stopWorkers() {
-    await Promise.all(
-      children.splice(0).map(
-        (c) =>
-          new Promise<void>((done) => {
-            if (c.exitCode !== null || c.signalCode !== null) return done();
-            c.once('exit', () => done());
-            try {
-              process.kill(-(c.pid as number), 'SIGKILL');
-            } catch {
-              done();
-            }
-          }),
-      ),
-    );
+    await Promise.all(children.splice(0).map(killGroup));
   }
 
   async function submit(text: string) {
@@ -123,7 +99,7 @@ describe('faults', { timeout: 400_000 }, () => {
       const l = await maybeJson<{ epoch: number }>(store, `cells/${cell.id}/latest.json`);
       return l && l.epoch >= 1 && l.epoch < epochs ? l : null;
     });
-    process.kill(-(first.pid as number), 'SIGKILL');
+    await killGroup(first);
     const killedAt = latest.epoch;
     spawnWorker('rescuer');
     const experiment = await finished(id);

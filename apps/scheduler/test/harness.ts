@@ -2,7 +2,9 @@
  * What the service tests share: real Postgres and Redis in a temporary folder, experiments
  * submitted as the API stores them, polling, and the same sweep run in one process.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cellRecord, parseSweepSpec, type SweepSpec } from '@rdlab/core';
@@ -18,6 +20,77 @@ import { type RedisServer, startRedisServer } from '@rdlab/jobs';
 import { initBackend } from '@rdlab/ml';
 import { MemoryMetrics, newCounters, runSweep, silentProgress } from '@rdlab/pipeline';
 import { LocalDirectoryStore } from '@rdlab/store';
+
+/**
+ * A sweep small enough for service tests, in the spec's YAML: the `tiny` GPT and a one-epoch
+ * reward model on the built-in demo data. Each part is the spec's own flow mapping, replaced whole.
+ */
+export function tinySpec(
+  name: string,
+  parts: {
+    attributes?: string;
+    dropout?: string;
+    training?: string;
+    bootstrap?: string;
+    evaluation?: string;
+    seeds?: number[];
+  } = {},
+): string {
+  const {
+    attributes = '[positive]',
+    dropout = '[{ kind: quantile, gamma: 0.5 }]',
+    training = '{ batchSize: 8, epochs: 1, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0 }',
+    bootstrap = '{ prefixesPerAttribute: 24, samplesPerPrefix: 2, shardSize: 24 }',
+    evaluation = '{ prefixes: 8, examples: 1 }',
+    seeds = [1],
+  } = parts;
+  return `
+name: ${name}
+datasets: [{ name: demo, source: builtin:demo, attributes: ${attributes} }]
+behavior:
+  model: { preset: tiny }
+  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
+rewardModel:
+  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
+dropout: ${dropout}
+training: ${training}
+bootstrap: ${bootstrap}
+evaluation: ${evaluation}
+seeds: [${seeds.join(', ')}]
+`;
+}
+
+const tsx = createRequire(import.meta.url).resolve('tsx');
+
+/**
+ * A service (`apps/<name>/src/main.ts`) as its own process from TypeScript source, in its own
+ * process group so that {@link killGroup} takes a sandboxed child too. Its output goes nowhere
+ * unless RDLAB_TEST_VERBOSE is set (or `stdout: 'pipe'`, to read it).
+ */
+export function spawnService(
+  main: string,
+  env: Record<string, string>,
+  stdout: 'pipe' | 'ignore' = 'ignore',
+): ChildProcess {
+  const verbose = Boolean(process.env.RDLAB_TEST_VERBOSE);
+  return spawn(process.execPath, ['--conditions=source', '--import', tsx, main], {
+    env: { ...process.env, ...env },
+    stdio: [
+      'ignore',
+      stdout === 'pipe' || !verbose ? stdout : 'inherit',
+      verbose ? 'inherit' : 'ignore',
+    ],
+    detached: true,
+  });
+}
+
+/** SIGKILLs a service's process group and waits for it to exit. */
+export async function killGroup(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  process.kill(-child.pid, 'SIGKILL');
+  await exited;
+}
 
 export interface Services {
   root: string;

@@ -16,22 +16,15 @@ import { getJson, openStore } from '@rdlab/store';
 import { type RunningWorker, startWorker } from '@rdlab/worker';
 import S3rver from 's3rver';
 import { type RunningScheduler, startScheduler } from '../src/main.js';
-import { finished, runLocally, type Services, startServices, submit } from './harness.js';
+import { finished, runLocally, type Services, startServices, submit, tinySpec } from './harness.js';
 
-const SPEC = `
-name: service
-datasets: [{ name: demo, source: builtin:demo, attributes: [negative, positive] }]
-behavior:
-  model: { preset: tiny }
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-rewardModel:
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-dropout: [{ kind: none }, { kind: quantile, gamma: 0.5 }]
-training: { batchSize: 8, epochs: 2, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0 }
-bootstrap: { prefixesPerAttribute: 24, samplesPerPrefix: 2, shardSize: 10 }
-evaluation: { prefixes: 12, examples: 2 }
-seeds: [1]
-`;
+const SPEC = tinySpec('service', {
+  attributes: '[negative, positive]',
+  dropout: '[{ kind: none }, { kind: quantile, gamma: 0.5 }]',
+  training: '{ batchSize: 8, epochs: 2, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0 }',
+  bootstrap: '{ prefixesPerAttribute: 24, samplesPerPrefix: 2, shardSize: 10 }',
+  evaluation: '{ prefixes: 12, examples: 2 }',
+});
 
 describe('the service: scheduler and workers', { timeout: 300_000 }, () => {
   let services: Services;

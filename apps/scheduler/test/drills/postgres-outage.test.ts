@@ -19,9 +19,8 @@
  * `RDLAB_DRILLS=full` stops Postgres for 60 s; otherwise 9 s, so the file stays near a minute.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -32,7 +31,16 @@ import { catalogJob, QUEUES, redisConnection } from '@rdlab/jobs';
 import { createLogger } from '@rdlab/telemetry';
 import { Queue } from 'bullmq';
 import { LEADER_LOCK, type RunningScheduler, specKeyOf, startScheduler } from '../../src/main.js';
-import { finished, type Services, startServices, submit, until } from '../harness.js';
+import {
+  finished,
+  killGroup,
+  type Services,
+  spawnService,
+  startServices,
+  submit,
+  tinySpec,
+  until,
+} from '../harness.js';
 
 const FULL = process.env.RDLAB_DRILLS === 'full';
 const OUTAGE_MS = FULL ? 60_000 : 9_000;
@@ -44,48 +52,17 @@ const VERBOSE = Boolean(process.env.RDLAB_TEST_VERBOSE);
 
 const workerMain = fileURLToPath(new URL('../../../worker/src/main.ts', import.meta.url));
 const apiMain = fileURLToPath(new URL('../../../api/src/main.ts', import.meta.url));
-const tsx = createRequire(import.meta.url).resolve('tsx');
-
-/** A service as its own process (group, so a SIGKILL takes a sandboxed child too). */
-function spawnService(main: string, env: Record<string, string>, stdout: 'pipe' | 'ignore') {
-  return spawn(process.execPath, ['--conditions=source', '--import', tsx, main], {
-    env: { ...process.env, ...env },
-    stdio: [
-      'ignore',
-      stdout === 'pipe' || !VERBOSE ? stdout : 'inherit',
-      VERBOSE ? 'inherit' : 'ignore',
-    ],
-    detached: true,
-  });
-}
-
-/** Kills a service's process group and waits for it to exit. */
-async function kill(child: ChildProcess | undefined) {
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((done) => child.once('exit', done));
-  process.kill(-child.pid, 'SIGKILL');
-  await exited;
-}
 
 // 400 prefixes × 5 samples / batch 8 = 250 steps an epoch (≈1 s on an idle 2-core machine), so
 // points are recorded while Postgres is away and written after it returns. Where training ends
 // first, the sink's close() holds the job until Postgres is back: the property is the same.
 const STEPS_PER_EPOCH = (400 * 5) / 8;
 const EPOCHS = FULL ? 40 : 12;
-const SPEC = `
-name: postgres-outage
-datasets: [{ name: demo, source: builtin:demo, attributes: [positive] }]
-behavior:
-  model: { preset: tiny }
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-rewardModel:
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-dropout: [{ kind: quantile, gamma: 0.5 }]
-training: { batchSize: 8, epochs: ${EPOCHS}, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0, samplesPerEpoch: all }
-bootstrap: { prefixesPerAttribute: 400, samplesPerPrefix: 5, shardSize: 200 }
-evaluation: { prefixes: 8, examples: 1, trainingSamples: 0 }
-seeds: [1]
-`;
+const SPEC = tinySpec('postgres-outage', {
+  training: `{ batchSize: 8, epochs: ${EPOCHS}, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0, samplesPerEpoch: all }`,
+  bootstrap: '{ prefixesPerAttribute: 400, samplesPerPrefix: 5, shardSize: 200 }',
+  evaluation: '{ prefixes: 8, examples: 1, trainingSamples: 0 }',
+});
 
 type Phase = 'before' | 'stopping' | 'down' | 'restarting' | 'after';
 interface Answer {
@@ -146,7 +123,7 @@ describe('drill: postgres outage', { timeout: FULL ? 600_000 : 180_000 }, () => 
   });
 
   after(async () => {
-    await Promise.all([kill(worker), kill(api)]);
+    await Promise.all([killGroup(worker), killGroup(api)]);
     await scheduler?.close();
     await restarted?.stop();
     await services?.stop();

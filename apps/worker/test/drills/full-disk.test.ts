@@ -24,6 +24,7 @@ import {
   type Services,
   startServices,
   submit,
+  tinySpec,
   until,
 } from '../../../scheduler/test/harness.js';
 import { type RunningWorker, startWorker } from '../../src/worker.js';
@@ -32,20 +33,7 @@ const KiB = 1024;
 const DISK_BYTES = 1024 * KiB;
 const FILLER_BYTES = 960 * KiB;
 
-const SPEC = `
-name: full-disk
-datasets: [{ name: demo, source: builtin:demo, attributes: [positive] }]
-behavior:
-  model: { preset: tiny }
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-rewardModel:
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-dropout: [{ kind: quantile, gamma: 0.5 }]
-training: { batchSize: 8, epochs: 1, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0 }
-bootstrap: { prefixesPerAttribute: 24, samplesPerPrefix: 2, shardSize: 24 }
-evaluation: { prefixes: 8, examples: 1 }
-seeds: [1]
-`;
+const SPEC = tinySpec('full-disk');
 
 describe('drill: full disk', { timeout: 240_000 }, async () => {
   let services: Services;

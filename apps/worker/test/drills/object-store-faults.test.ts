@@ -45,6 +45,7 @@ import {
   type Services,
   startServices,
   submit,
+  tinySpec,
   until,
 } from '../../../scheduler/test/harness.js';
 import { type RunningWorker, startWorker } from '../../src/worker.js';
@@ -64,20 +65,11 @@ const S3_ENV = {
   RDLAB_S3_READ_ATTEMPTS: '6',
 };
 
-const SPEC = `
-name: store-faults
-datasets: [{ name: demo, source: builtin:demo, attributes: [positive] }]
-behavior:
-  model: { preset: tiny }
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-rewardModel:
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
-dropout: [{ kind: none }, { kind: quantile, gamma: 0.5 }]
-training: { batchSize: 8, epochs: 2, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0 }
-bootstrap: { prefixesPerAttribute: 24, samplesPerPrefix: 2, shardSize: 12 }
-evaluation: { prefixes: 8, examples: 1 }
-seeds: [1]
-`;
+const SPEC = tinySpec('store-faults', {
+  dropout: '[{ kind: none }, { kind: quantile, gamma: 0.5 }]',
+  training: '{ batchSize: 8, epochs: 2, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0 }',
+  bootstrap: '{ prefixesPerAttribute: 24, samplesPerPrefix: 2, shardSize: 12 }',
+});
 
 describe('drill: object store faults', { timeout: 240_000 }, () => {
   let services: Services;
