@@ -30,10 +30,11 @@ import {
 
 const workerMain = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
 
-const spec = (epochs: number, seeds: number[]) =>
+/** 200 prefixes × `samples` each, in batches of 8: 25 · samples steps an epoch. */
+const spec = (epochs: number, seeds: number[], samples = 2) =>
   tinySpec('faults', {
     training: `{ batchSize: 8, epochs: ${epochs}, learningRate: 1.0e-3, maxLength: 20, temperature: 1.0, samplesPerEpoch: all }`,
-    bootstrap: '{ prefixesPerAttribute: 200, samplesPerPrefix: 2, shardSize: 100 }',
+    bootstrap: `{ prefixesPerAttribute: 200, samplesPerPrefix: ${samples}, shardSize: 100 }`,
     evaluation: '{ prefixes: 8, examples: 1, trainingSamples: 0 }',
     seeds,
   });
@@ -65,6 +66,18 @@ describe('faults', { timeout: 400_000 }, () => {
   /** Stops every worker of the previous tests, so each test knows who runs its jobs. */
   async function stopWorkers() {
     await Promise.all(children.splice(0).map(killGroup));
+  }
+
+  /** Training steps the last run of a cell's train job took (its result, kept in Redis). */
+  async function trainStepsOf(cellId: string): Promise<number> {
+    const queue = new Queue(QUEUES.stages, { connection: redisConnection(services.redis.url) });
+    try {
+      const job = await Job.fromId(queue, jobId('train', cellId));
+      assert.ok(job, 'the train job is kept after it completed');
+      return (job.returnvalue as { counters: { trainSteps: number } }).counters.trainSteps;
+    } finally {
+      await queue.close();
+    }
   }
 
   async function submit(text: string) {
@@ -112,12 +125,7 @@ describe('faults', { timeout: 400_000 }, () => {
     });
     assert.equal(steps, epochs * stepsPerEpoch, 'train/loss points, one per step');
     // The rescuer started from the checkpoint: it trained only the epochs after it.
-    const queue = new Queue(QUEUES.stages, { connection: redisConnection(services.redis.url) });
-    const rescue = await Job.fromId(queue, jobId('train', cell.id));
-    await queue.close();
-    assert.ok(rescue, 'the train job is kept after it completed');
-    const rescuedSteps = (rescue.returnvalue as { counters: { trainSteps: number } }).counters
-      .trainSteps;
+    const rescuedSteps = await trainStepsOf(cell.id);
     assert.ok(
       rescuedSteps <= (epochs - killedAt) * stepsPerEpoch,
       `the rescuer trained ${rescuedSteps} steps: it did not resume from epoch ${killedAt}`,
@@ -143,8 +151,10 @@ describe('faults', { timeout: 400_000 }, () => {
   });
 
   it('SIGTERM releases the running cell at a step boundary; another worker resumes at that step', async () => {
-    const epochs = 3;
-    const { id, spec: resolved, cells } = await submit(spec(epochs, [7]));
+    // Epochs long enough (250 steps) that the SIGTERM lands inside one, not between two.
+    const epochs = 2;
+    const stepsPerEpoch = 25 * 10;
+    const { id, spec: resolved, cells } = await submit(spec(epochs, [7], 10));
     const cell = cells[0]!;
     const first = spawnWorker('leaving');
     await until('training to be under way', async () => {
@@ -172,7 +182,14 @@ describe('faults', { timeout: 400_000 }, () => {
     const steps = await services.db.metricPoint.count({
       where: { cellId: cell.id, name: 'train/loss' },
     });
-    assert.equal(steps, epochs * (400 / 8), 'no step was done twice');
+    assert.equal(steps, epochs * stepsPerEpoch, 'train/loss points, one per step');
+    // The arriving worker trained exactly the steps after the release: none twice, none skipped.
+    const done = released.partial.epoch * stepsPerEpoch + released.partial.step;
+    assert.equal(
+      await trainStepsOf(cell.id),
+      epochs * stepsPerEpoch - done,
+      'steps after the release',
+    );
     const result = await getJson<CellResult>(store, `cells/${cell.id}/result.json`);
     const local = await runLocally(services.root, resolved, cells);
     assert.deepEqual(
@@ -180,7 +197,7 @@ describe('faults', { timeout: 400_000 }, () => {
       [local.results[0]!.final.acc, local.results[0]!.epochs.map((e) => e.meanLoss)],
     );
     console.log(
-      `drill: worker SIGTERM | released at epoch ${released.partial.epoch + 1}, step ${released.partial.step}, resumed there on another worker; ${steps} steps for ${epochs} epochs (none twice); numbers equal an uninterrupted run | pass`,
+      `drill: worker SIGTERM | released at epoch ${released.partial.epoch + 1}, step ${released.partial.step}, resumed there on another worker, which trained the other ${epochs * stepsPerEpoch - done} of ${epochs * stepsPerEpoch} steps (none twice); numbers equal an uninterrupted run | pass`,
     );
   });
 
@@ -206,7 +223,13 @@ describe('faults', { timeout: 400_000 }, () => {
       const steps = await services.db.metricPoint.count({
         where: { cellId: cell.id, name: 'train/loss' },
       });
-      assert.equal(steps, epochs * (400 / 8), `cell ${cell.id} trained once`);
+      assert.equal(steps, epochs * (400 / 8), `cell ${cell.id}: train/loss points, one per step`);
+      // One run of its train job, and that run trained every step: none started again.
+      const train = await services.db.stageJob.findFirstOrThrow({
+        where: { experimentId: id, kind: 'train', cellId: cell.id },
+      });
+      assert.equal(train.attempts, 1, `cell ${cell.id}: runs of its train job`);
+      assert.equal(await trainStepsOf(cell.id), steps, `cell ${cell.id}: steps of that run`);
     }
     const jobs = await services.db.stageJob.count({ where: { experimentId: id } });
     console.log(
