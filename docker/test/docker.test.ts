@@ -200,6 +200,7 @@ describe('docker/Dockerfile', () => {
       'packages/db/node_modules',
       'packages/db/src/generated',
       'packages/ml/native/build',
+      'packages/ml/cuda/build',
       'apps/api/test',
       'apps/web/test-artifacts',
       'packages/core/src/index.test.ts',
