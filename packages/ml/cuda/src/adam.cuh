@@ -28,11 +28,13 @@ __global__ void sum_partials(double* out, const double* partial, int per) {
 }
 
 // Adam on one run of tensors; the gradient is scaled by min(1, clip / (‖g‖ + 1e-6)) when clipping.
-__global__ void adam_update(float* p, const float* g, float* m, float* v, size_t n, const double* norm_sq, float clip, float b1, float b2,
+// `clip` is a double, as adam.h computes the scale: a float clip changed the scale's last bit for
+// values such as 0.1, and turned clipping off for a positive clip below float's range.
+__global__ void adam_update(float* p, const float* g, float* m, float* v, size_t n, const double* norm_sq, double clip, float b1, float b2,
                             float eps, float step_size, float c2sqrt) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const float scale = clip > 0 ? (float)fmin(1.0, (double)clip / (sqrt(*norm_sq) + 1e-6)) : 1.0f;
+  const float scale = clip > 0 ? (float)fmin(1.0, clip / (sqrt(*norm_sq) + 1e-6)) : 1.0f;
   const float gi = g[i] * scale;
   const float mi = b1 * m[i] + (1.0f - b1) * gi;
   const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;

@@ -313,7 +313,7 @@ class Model final : public Gpt2Engine {
     const float step_size = (float)(lr / (1.0 - std::pow(beta1, step)));
     const float c2sqrt = (float)std::sqrt(1.0 - std::pow(beta2, step));
     for (const auto& [off, n] : spans) {
-      adam_update<<<grid_for(n), THREADS>>>(params_.get() + off, grads_.get() + off, m_.get() + off, v_.get() + off, n, norm_sq, (float)clip,
+      adam_update<<<grid_for(n), THREADS>>>(params_.get() + off, grads_.get() + off, m_.get() + off, v_.get() + off, n, norm_sq, clip,
                                             (float)beta1, (float)beta2, (float)eps, step_size, c2sqrt);
       LAUNCH_CHECK();
       refresh_copy(off, n);
