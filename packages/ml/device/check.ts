@@ -42,7 +42,7 @@ import { initGpt2Parameters, lastBlockParameterNames } from '../src/gpt2/params.
 import { ADDON_PATH } from '../src/native/addon.js';
 import { NativeGpt2 } from '../src/native/native-gpt2.js';
 import { readSafetensors, type TensorMap, writeSafetensors } from '../src/safetensors.js';
-import { sampleRow } from '../src/sampler.js';
+import { generate } from '../src/sampler.js';
 import { rewardDropoutGradients } from '../src/train/reward-dropout.js';
 
 export const STAGES = [
@@ -193,8 +193,8 @@ function nativeBuilt(): boolean {
 }
 
 /**
- * sampler.ts's loop on any model's decoder with `sampleRow` choosing each token: the reference
- * that `sample()` must reproduce (written out here, since `generate` itself may call `sample`).
+ * The reference `sample()` must reproduce: sampler.ts's `generate` with the token choice in
+ * JavaScript (`sampleRow`) on the same model's logits.
  */
 export function referenceSample(
   model: LanguageModel,
@@ -203,54 +203,7 @@ export function referenceSample(
   o: Omit<EngineSampling, 'rngState'>,
   rng: Rng,
 ) {
-  const p = prefixes.length / B;
-  const T = o.maxLength;
-  const V = model.config.vocab_size;
-  const ids = new Int32Array(B * T).fill(o.eosId);
-  const mask = new Float32Array(B * T);
-  const tokenLogprobs = new Float32Array(B * T);
-  const samplingLogprobs = new Float32Array(B * T);
-  for (let b = 0; b < B; b++) ids.set(prefixes.subarray(b * p, (b + 1) * p), b * T);
-  const done = new Uint8Array(B);
-  const seen =
-    o.repetitionPenalty !== 1
-      ? Array.from({ length: B }, (_, b) => new Set(prefixes.subarray(b * p, (b + 1) * p)))
-      : null;
-  const scratch = new Float64Array(V);
-  const decoder = model.decoder(B, { cache: true });
-  try {
-    let logits = decoder.next(prefixes, p);
-    for (let t = p; t < T; t++) {
-      const step = new Int32Array(B);
-      for (let b = 0; b < B; b++) {
-        if (done[b]) {
-          step[b] = o.eosId;
-          continue;
-        }
-        const r = sampleRow(
-          logits.subarray(b * V, (b + 1) * V),
-          scratch,
-          o.temperature,
-          o.topK,
-          o.repetitionPenalty,
-          seen?.[b] ?? null,
-          rng,
-        );
-        step[b] = r.token;
-        ids[b * T + t] = r.token;
-        mask[b * T + t] = 1;
-        tokenLogprobs[b * T + t] = r.logprob;
-        samplingLogprobs[b * T + t] = r.samplingLogprob;
-        seen?.[b]?.add(r.token);
-        if (r.token === o.eosId) done[b] = 1;
-      }
-      if (t === T - 1 || done.every((d) => d === 1)) break;
-      logits = decoder.next(step, 1);
-    }
-  } finally {
-    decoder.dispose();
-  }
-  return { ids, mask, tokenLogprobs, samplingLogprobs };
+  return generate(model, prefixes, B, { ...o, rng, engineChoice: false });
 }
 
 // ------------------------------------------------------------------ stages

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EngineSampling } from '../engine.js';
 import type { FlatGpt2Handle } from '../flat-gpt2.js';
 
 /** The addon's GPT-2 (cuda/src/addon.cc): gradients only for the trainable tensors. */
@@ -18,13 +19,7 @@ export interface CudaGpt2Handle extends FlatGpt2Handle {
     prefixes: Int32Array,
     B: number,
     p: number,
-    options: {
-      maxLength: number;
-      temperature: number;
-      topK: number;
-      repetitionPenalty: number;
-      eosId: number;
-    },
+    options: Omit<EngineSampling, 'rngState'>,
     rngState: Uint32Array,
   ): {
     ids: Int32Array;

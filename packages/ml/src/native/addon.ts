@@ -15,6 +15,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { EngineSampling } from '../engine.js';
 import type { FlatGpt2Handle } from '../flat-gpt2.js';
 
 /**
@@ -26,13 +27,7 @@ export interface NativeGpt2Handle extends FlatGpt2Handle {
   sample(
     prefixes: Int32Array,
     B: number,
-    options: {
-      maxLength: number;
-      temperature: number;
-      topK: number;
-      repetitionPenalty: number;
-      eosId: number;
-    },
+    options: Omit<EngineSampling, 'rngState'>,
     rngState: Uint32Array,
   ): [Int32Array, Float32Array, Float32Array, Float32Array];
   numParams(): number;
