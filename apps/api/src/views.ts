@@ -1,10 +1,11 @@
 /**
  * What the API returns for its rows, and the JSON schemas of those shapes (registered once with
  * `addSchema`, referenced by routes as `Experiment#` etc., listed in the OpenAPI document).
- * Timestamps are ISO 8601 strings; dropout is the label (`quantile-0.8`).
+ * Timestamps are ISO 8601 strings; a dropout is its config (`{kind: 'quantile', gamma: 0.8}`)
+ * beside its label (`quantile-0.8`).
  */
 import type { Cell as SweepCell } from '@rdlab/core';
-import { dropoutLabel } from '@rdlab/core';
+import { type DropoutConfig, dropoutKinds, dropoutLabel, dropoutParameters } from '@rdlab/core';
 import type { Cell, EvalResult, Experiment, Worker } from '@rdlab/db';
 import type { FastifyInstance } from 'fastify';
 import { WORKER_ALIVE_MS } from './progress.js';
@@ -86,17 +87,37 @@ export function sweepCellView(cell: SweepCell) {
     dataset: cell.dataset,
     attribute: cell.attribute,
     target: cell.target,
-    dropout: dropoutLabel(cell.dropout),
+    dropout: cell.dropout,
+    dropoutLabel: dropoutLabel(cell.dropout),
     seed: cell.seed,
   };
 }
+
+/** A cell's dropout: its kind and the parameters of the registered kinds (one schema for all). */
+const dropoutSchema = {
+  type: 'object',
+  required: ['kind'],
+  description: 'the dropout as stored: its kind and that kind’s parameters',
+  properties: {
+    kind: { type: 'string', enum: dropoutKinds() },
+    ...Object.fromEntries(
+      dropoutKinds()
+        .flatMap((kind) => dropoutParameters(kind))
+        .map(([name, p]) => [name, { type: p.type, description: p.description }]),
+    ),
+  },
+};
 
 const sweepCellProperties = {
   id: { type: 'string', description: 'content id: `c` + 16 hex digits' },
   dataset: { type: 'string' },
   attribute: { type: 'string' },
   target: { type: 'string' },
-  dropout: { type: 'string', description: '`none`, `random-0.8`, `quantile-0.95`, …' },
+  dropout: dropoutSchema,
+  dropoutLabel: {
+    type: 'string',
+    description: '`none`, `random-0.8`, `quantile-0.95`, …: for display, never parsed',
+  },
   seed: { type: 'integer' },
 };
 
@@ -124,7 +145,9 @@ export function cellView(cell: Cell, mine: readonly EvalResult[]) {
     dataset: cell.dataset,
     attribute: cell.attribute,
     target: cell.target,
-    dropout: cell.dropout,
+    // The config is what the row stores; the label column is its display form.
+    dropout: cell.dropoutConfig as DropoutConfig,
+    dropoutLabel: cell.dropout,
     seed: cell.seed,
     status: cell.status,
     epochsDone: cell.epochsDone,

@@ -18,7 +18,14 @@ interface Submitted {
   id: string;
   status: string;
   dryRun?: boolean;
-  cells: { id: string; dataset: string; attribute: string; target: string; dropout: string }[];
+  cells: {
+    id: string;
+    dataset: string;
+    attribute: string;
+    target: string;
+    dropout: Record<string, unknown>;
+    dropoutLabel: string;
+  }[];
   plan: { cells: number; shards: number; estimates: { totalSeconds: number | null }[] };
 }
 
@@ -55,10 +62,18 @@ describe('POST /v1/experiments and reading experiments', { timeout: 60_000 }, ()
       demo.cells.map((c) => c.id),
     );
     assert.deepEqual(
-      body.cells.map((c) => `${c.attribute}/${c.dropout}`),
+      body.cells.map((c) => `${c.attribute}/${c.dropoutLabel}`),
       ['negative', 'positive'].flatMap((a) =>
         ['none', 'random-0.8', 'quantile-0.8'].map((d) => `${a}/${d}`),
       ),
+    );
+    assert.deepEqual(
+      body.cells.slice(0, 3).map((c) => c.dropout),
+      [
+        { kind: 'none' },
+        { kind: 'random', gamma: 0.8, replacement: true },
+        { kind: 'quantile', gamma: 0.8 },
+      ],
     );
     assert.equal(body.plan.cells, 6);
     assert.ok(body.plan.shards > 0 && body.plan.estimates.length > 0);

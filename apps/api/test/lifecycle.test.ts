@@ -127,7 +127,8 @@ describe('cancel, results, cells, metrics and events', { timeout: 60_000 }, () =
       dataset: 'demo',
       attribute: 'positive',
       target: 'tiny',
-      dropout: 'quantile-0.8',
+      dropout: { kind: 'quantile', gamma: 0.8 },
+      dropoutLabel: 'quantile-0.8',
       acc: { mean: 0.41, sd: 0.01 },
       reward: { mean: 0.83, sd: 0.02 },
       accPlusReward: { mean: 1.24, sd: 0.02 },
@@ -153,6 +154,23 @@ describe('cancel, results, cells, metrics and events', { timeout: 60_000 }, () =
     assert.deepEqual(body, stored);
     assert.deepEqual(body.report.variants[0]?.start, variant.start);
     assert.equal(body.report.variants[0]?.versusNone, 'pareto-improvement');
+
+    // results.json written before dropouts were structured reads as if written now.
+    const { dropout: _config, dropoutLabel: label, ...legacyVariant } = variant;
+    const cell = { id: 'c1', dropout: { kind: 'quantile', gamma: 0.8 } };
+    await putJson(h.store, `experiments/${id}/results.json`, {
+      ...stored,
+      report: {
+        ...stored.report,
+        variants: [{ ...legacyVariant, dropout: label, kind: 'quantile', gamma: 0.8 }],
+      },
+      results: [{ cell, dropout: label }],
+    });
+    const legacy = json<typeof stored & { results: unknown[] }>(
+      await h.request({ method: 'GET', url: `/v1/experiments/${id}/results` }),
+    );
+    assert.deepEqual(legacy.report.variants, [variant]);
+    assert.deepEqual(legacy.results, [{ cell, dropoutLabel: 'quantile-0.8' }]);
 
     for (const request of [
       { url: `/v1/experiments/${id}/results`, headers: { accept: 'text/csv' } },
@@ -194,7 +212,8 @@ describe('cancel, results, cells, metrics and events', { timeout: 60_000 }, () =
         id: string;
         status: string;
         epochsDone: number;
-        dropout: string;
+        dropout: Record<string, unknown>;
+        dropoutLabel: string;
         start: { acc: number; reward: number } | null;
         latest: { epoch: number; acc: number; reward: number } | null;
       }[];
@@ -205,7 +224,8 @@ describe('cancel, results, cells, metrics and events', { timeout: 60_000 }, () =
     assert.equal(items[0]?.status, 'pending');
     const cell = items[1];
     assert.equal(cell?.id, cellId);
-    assert.equal(cell?.dropout, 'random-0.8');
+    assert.deepEqual(cell?.dropout, { kind: 'random', gamma: 0.8, replacement: true });
+    assert.equal(cell?.dropoutLabel, 'random-0.8');
     assert.equal(cell?.status, 'running');
     assert.equal(cell?.epochsDone, 2);
     assert.deepEqual(cell?.start, { acc: 0.3, reward: 0.5 });

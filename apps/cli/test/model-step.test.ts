@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { dropoutLabel, resolveDropoutConfig } from '@rdlab/core';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(root, 'apps/cli/bin/rdlab.js');
@@ -31,8 +32,8 @@ function rdlab(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const flag = (d: Case['dropout']) =>
-  d.kind === 'none' ? 'none' : `${d.kind}:${d.kind === 'threshold' ? d.delta : d.gamma}`;
+// The fixture's dropout in the one written form of a dropout (`quantile-0.5`).
+const flag = (d: Case['dropout']) => dropoutLabel(resolveDropoutConfig(d));
 
 function close(actual: number, expected: number, tolerance: number, what: string) {
   assert.ok(
@@ -140,8 +141,12 @@ describe("rdlab model step matches the authors' update", { skip }, () => {
     );
     const good = join(stepDir, 'batch.json');
     assert.match(
-      rdlab([...base, '--batch', good, '--dropout', 'quantile:2']).stderr,
-      /--dropout: expected quantile:<γ> with γ in \[0, 1\]/,
+      rdlab([...base, '--batch', good, '--dropout', 'quantile-2']).stderr,
+      /--dropout: quantile dropout: gamma must be ≤ 1, got 2/,
+    );
+    assert.match(
+      rdlab([...base, '--batch', good, '--dropout', 'quantile:0.5']).stderr,
+      /--dropout: expected one of none, random-<γ>\[-distinct\], quantile-<γ>, threshold-<δ>/,
     );
     assert.match(
       rdlab([...base, '--batch', good, '--objective', 'totl']).stderr,

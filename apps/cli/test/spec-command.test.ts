@@ -58,11 +58,13 @@ describe('rdlab spec', () => {
       'dataset',
       'attribute',
       'dropout',
+      'dropoutLabel',
       'target',
       'seed',
     ]);
-    assert.deepEqual(out.cells[0]!.dropout, { kind: 'none', gamma: null });
+    assert.deepEqual(out.cells[0]!.dropout, { kind: 'none' });
     assert.deepEqual(out.cells[2]!.dropout, { kind: 'quantile', gamma: 0.8 });
+    assert.equal(out.cells[2]!.dropoutLabel, 'quantile-0.8');
     assert.match(String(out.cells[0]!.id), /^c[0-9a-f]{16}$/);
   });
 

@@ -32,8 +32,10 @@ export interface GridCell {
 
 export interface GridRow {
   target: string;
-  /** The dropout label, or `start`. */
-  dropout: string;
+  /** The dropout's label (the row's key), or `start`. */
+  dropoutLabel: string;
+  /** The dropout's kind, or `start`: what the scatter's markers go by. */
+  kind: string;
   start: boolean;
   /** One per column; null where the sweep has no such cell. */
   cells: Array<GridCell | null>;
@@ -48,9 +50,6 @@ export interface Grid {
 
 export const columnKey = (x: { dataset: string; attribute: string }) =>
   `${x.dataset}/${x.attribute}`;
-
-/** The dropout kind of a label: `quantile-0.8` → `quantile`. */
-export const dropoutKind = (label: string) => label.split('-')[0] ?? label;
 
 /** Mean and sample sd (0 with one value); null with none. */
 export function statOf(values: readonly number[]): Stat | null {
@@ -96,11 +95,14 @@ export function gridFromReport(report: Report, cells: readonly CellSummary[] = [
   const rows: GridRow[] = [];
   for (const target of unique(report.variants.map((v) => v.target))) {
     const mine = report.variants.filter((v) => v.target === target);
-    const at = (column: string, dropout?: string) =>
-      mine.find((v) => columnKey(v) === column && (dropout === undefined || v.dropout === dropout));
+    const at = (column: string, label?: string) =>
+      mine.find(
+        (v) => columnKey(v) === column && (label === undefined || v.dropoutLabel === label),
+      );
     rows.push({
       target,
-      dropout: 'start',
+      dropoutLabel: 'start',
+      kind: 'start',
       start: true,
       cells: columns.map((column) => {
         const v = at(column);
@@ -114,13 +116,14 @@ export function gridFromReport(report: Report, cells: readonly CellSummary[] = [
         };
       }),
     });
-    for (const dropout of unique(mine.map((v) => v.dropout))) {
+    for (const label of unique(mine.map((v) => v.dropoutLabel))) {
       rows.push({
         target,
-        dropout,
+        dropoutLabel: label,
+        kind: mine.find((v) => v.dropoutLabel === label)?.dropout.kind ?? label,
         start: false,
         cells: columns.map((column) => {
-          const v = at(column, dropout);
+          const v = at(column, label);
           if (!v) return null;
           return {
             acc: v.acc,
@@ -149,7 +152,8 @@ export function gridFromCells(cells: readonly CellSummary[]): Grid {
     const mine = ordered.filter((c) => c.target === target);
     rows.push({
       target,
-      dropout: 'start',
+      dropoutLabel: 'start',
+      kind: 'start',
       start: true,
       cells: columns.map((column) => {
         const here = mine.filter((c) => columnKey(c) === column);
@@ -165,13 +169,14 @@ export function gridFromCells(cells: readonly CellSummary[]): Grid {
         };
       }),
     });
-    for (const dropout of unique(mine.map((c) => c.dropout))) {
+    for (const label of unique(mine.map((c) => c.dropoutLabel))) {
       rows.push({
         target,
-        dropout,
+        dropoutLabel: label,
+        kind: mine.find((c) => c.dropoutLabel === label)?.dropout.kind ?? label,
         start: false,
         cells: columns.map((column) => {
-          const here = mine.filter((c) => columnKey(c) === column && c.dropout === dropout);
+          const here = mine.filter((c) => columnKey(c) === column && c.dropoutLabel === label);
           if (here.length === 0) return null;
           const latest = here.flatMap((c) => (c.latest ? [c.latest] : []));
           return {
@@ -235,8 +240,8 @@ export function scatterPanels(grid: Grid): ScatterPanel[] {
         const cell = row.cells[c];
         if (!cell?.acc || !cell.reward) continue;
         points.push({
-          label: row.dropout,
-          kind: row.start ? 'start' : dropoutKind(row.dropout),
+          label: row.dropoutLabel,
+          kind: row.kind,
           acc: cell.acc.mean,
           reward: cell.reward.mean,
           front: false,
@@ -283,7 +288,7 @@ export function gridRows(grid: Grid): Array<Array<string | number | boolean | nu
       return [
         [
           row.target,
-          row.dropout,
+          row.dropoutLabel,
           column,
           cell.acc?.mean ?? null,
           cell.acc?.sd ?? null,

@@ -72,8 +72,10 @@ export interface CellSummary {
   dataset: string;
   attribute: string;
   target: string;
-  /** The dropout label: `none`, `random-0.8`, `quantile-0.95`, `threshold-0.1`. */
-  dropout: string;
+  /** The dropout as stored: its kind and that kind's parameters. */
+  dropout: DropoutConfig;
+  /** Its label, for display and as a row key (never parsed): `quantile-0.95`. */
+  dropoutLabel: string;
   seed: number;
   status: CellStatus;
   epochsDone: number;
@@ -93,6 +95,11 @@ export interface CellMetrics {
   cellId: string;
   series: Record<string, MetricPoint[]>;
 }
+
+import type { DropoutConfig } from '@rdlab/core';
+
+// A dropout's shape is core's registry's own (type-only, as below).
+export type { DropoutConfig } from '@rdlab/core';
 
 // The report's shapes are the pipeline's own (type-only: nothing of it reaches the bundle).
 export type {
@@ -114,8 +121,15 @@ export interface GeneratedExample {
 
 /** One cell's entry of `results.json`'s `results` (what the dashboard reads of it). */
 export interface CellResult {
-  cell: { id: string; dataset: string; attribute: string; target: string; seed: number };
-  dropout: string;
+  cell: {
+    id: string;
+    dataset: string;
+    attribute: string;
+    target: string;
+    seed: number;
+    dropout: DropoutConfig;
+  };
+  dropoutLabel: string;
   start: { acc: number; reward: number; examples?: GeneratedExample[] };
   final: { acc: number; reward: number; examples?: GeneratedExample[] };
 }
@@ -169,7 +183,8 @@ export interface SweepCellView {
   dataset: string;
   attribute: string;
   target: string;
-  dropout: string;
+  dropout: DropoutConfig;
+  dropoutLabel: string;
   seed: number;
 }
 

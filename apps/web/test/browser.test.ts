@@ -213,10 +213,10 @@ describe('the dashboard in a browser on the embedded stack', { skip, timeout: 24
     }).then(
       (r) =>
         r.json() as Promise<{
-          report: { variants: Array<{ dropout: string; acc: { mean: number } }> };
+          report: { variants: Array<{ dropout: { kind: string }; acc: { mean: number } }> };
         }>,
     );
-    const none = results.report.variants.find((v) => v.dropout === 'none');
+    const none = results.report.variants.find((v) => v.dropout.kind === 'none');
     assert.ok(table.includes(`Acc ${num(none?.acc.mean)}`), 'the grid shows the report’s numbers');
     await shot('experiment-succeeded');
     const [pareto] = await Promise.all([

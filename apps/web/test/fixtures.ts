@@ -1,4 +1,5 @@
 /** A small report and cells as the API returns them, for the grid and scatter tests. */
+import { parseDropoutLabel } from '@rdlab/core';
 import type { CellSummary, Comparison, Report, ReportVariant, Verdict } from '../src/types.js';
 
 const s = (mean: number, sd = 0) => ({ mean, sd });
@@ -15,14 +16,13 @@ export function variant(
   reward: number,
   extra: Partial<ReportVariant> = {},
 ): ReportVariant {
-  const kind = dropout.split('-')[0] ?? dropout;
+  const config = parseDropoutLabel(dropout);
   return {
     dataset: 'demo',
     attribute,
     target: 'tiny',
-    dropout,
-    kind,
-    gamma: kind === 'none' ? null : 0.5,
+    dropout: config,
+    dropoutLabel: dropout,
     seeds: [1],
     cellIds: [`c-${attribute}-${dropout}`],
     acc: s(acc),
@@ -45,7 +45,7 @@ export function variant(
     paretoOptimal: false,
     versusStart: cmp('pareto-improvement'),
     degenerated: false,
-    versusNone: kind === 'none' ? null : cmp('trade-off'),
+    versusNone: config.kind === 'none' ? null : cmp('trade-off'),
     ...extra,
   };
 }
@@ -77,7 +77,8 @@ export function cell(
     dataset: 'demo',
     attribute,
     target: 'tiny',
-    dropout,
+    dropout: parseDropoutLabel(dropout),
+    dropoutLabel: dropout,
     seed,
     status: latest ? 'running' : 'pending',
     epochsDone: latest?.epoch ?? 0,

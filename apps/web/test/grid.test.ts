@@ -18,7 +18,7 @@ describe('the Table-1 grid from a report', () => {
   it('has a start row first per target, then each dropout in report order; columns in spec order', () => {
     assert.deepEqual(grid.columns, ['demo/negative', 'demo/positive']);
     assert.deepEqual(
-      grid.rows.map((r) => `${r.target}/${r.dropout}`),
+      grid.rows.map((r) => `${r.target}/${r.dropoutLabel}`),
       ['tiny/start', 'tiny/none', 'tiny/quantile-0.5', 'tiny/random-0.8'],
     );
     assert.equal(grid.rows[0]?.start, true);
@@ -62,7 +62,7 @@ describe('the grid while an experiment runs', () => {
 
   it('averages the latest evaluations over seeds (sample sd) and keeps each seed as a member', () => {
     assert.deepEqual(
-      grid.rows.map((r) => r.dropout),
+      grid.rows.map((r) => r.dropoutLabel),
       ['start', 'none', 'quantile-0.5'],
     );
     const none = grid.rows[1]?.cells[0];
@@ -114,7 +114,7 @@ describe('the Pareto scatter panels', () => {
       for (const p of panel.points) {
         if (p.kind === 'start') continue;
         const v = REPORT.variants.find(
-          (x) => `${x.dataset}/${x.attribute}` === panel.column && x.dropout === p.label,
+          (x) => `${x.dataset}/${x.attribute}` === panel.column && x.dropoutLabel === p.label,
         );
         assert.equal(p.front, v?.paretoOptimal, `${panel.column} ${p.label}`);
       }

@@ -26,13 +26,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createRng,
-  type DropoutConfig,
   type Gpt2Config,
   gpt2ParameterCount,
   type ImportanceClip,
   type LikelihoodKind,
   type Objective,
   type Rng,
+  resolveDropoutConfig,
 } from '@rdlab/core';
 import { cudaStatus } from '../src/cuda/addon.js';
 import { CudaGpt2, type CudaPrecision } from '../src/cuda/cuda-gpt2.js';
@@ -522,15 +522,7 @@ async function rewardDropoutStage(args: CheckArgs) {
     reward: Float64Array.from(raw.reward),
   };
   const results = expected.cases.map((c) => {
-    const d = c.dropout as { kind: string; gamma?: number; delta?: number };
-    const dropout: DropoutConfig =
-      d.kind === 'quantile'
-        ? { kind: 'quantile', gamma: d.gamma as number }
-        : d.kind === 'random'
-          ? { kind: 'random', gamma: d.gamma as number, replacement: true }
-          : d.kind === 'threshold'
-            ? { kind: 'threshold', delta: d.delta as number }
-            : { kind: 'none' };
+    const dropout = resolveDropoutConfig(c.dropout);
     const model = makeModel(config, parameters, 'fp32');
     const out = rewardDropoutGradients(model, batch, {
       objective: {

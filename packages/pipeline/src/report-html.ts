@@ -27,7 +27,7 @@ function grid(
   best?: (v: VariantSummary) => number,
   start?: (v: VariantSummary) => string,
 ): string {
-  const rows = [...new Set(report.variants.map((v) => `${v.target}\u0000${v.dropout}`))];
+  const rows = [...new Set(report.variants.map((v) => `${v.target}\u0000${v.dropoutLabel}`))];
   const bestByColumn = new Map<string, number>();
   if (best) {
     for (const v of report.variants) {
@@ -55,7 +55,9 @@ function grid(
       const cells = report.columns.map((col) => {
         const v = report.variants.find(
           (x) =>
-            x.target === target && x.dropout === dropout && `${x.dataset}/${x.attribute}` === col,
+            x.target === target &&
+            x.dropoutLabel === dropout &&
+            `${x.dataset}/${x.attribute}` === col,
         );
         if (!v) return '<td>–</td>';
         const isBest =
@@ -92,8 +94,8 @@ function scatter(variants: VariantSummary[], title: string): string {
   const points = variants
     .map(
       (v) =>
-        `<circle cx="${X(v.acc.mean).toFixed(1)}" cy="${Y(v.reward.mean).toFixed(1)}" r="5" fill="${COLORS[v.kind] ?? '#000'}"${v.paretoOptimal ? ' stroke="#111" stroke-width="1.5"' : ''}><title>${esc(v.dropout)}: Acc ${num(v.acc.mean)}, Reward ${num(v.reward.mean)}</title></circle>` +
-        `<text x="${(X(v.acc.mean) + 7).toFixed(1)}" y="${(Y(v.reward.mean) - 6).toFixed(1)}" font-size="9">${esc(v.dropout)}</text>`,
+        `<circle cx="${X(v.acc.mean).toFixed(1)}" cy="${Y(v.reward.mean).toFixed(1)}" r="5" fill="${COLORS[v.dropout.kind] ?? '#000'}"${v.paretoOptimal ? ' stroke="#111" stroke-width="1.5"' : ''}><title>${esc(v.dropoutLabel)}: Acc ${num(v.acc.mean)}, Reward ${num(v.reward.mean)}</title></circle>` +
+        `<text x="${(X(v.acc.mean) + 7).toFixed(1)}" y="${(Y(v.reward.mean) - 6).toFixed(1)}" font-size="9">${esc(v.dropoutLabel)}</text>`,
     )
     .join('');
   const line =
@@ -125,7 +127,7 @@ function curves(variants: VariantSummary[], metric: 'acc' | 'reward', title: str
     .map((v) => {
       const path = v.byEpoch.map((e) => `${X(e.epoch).toFixed(1)},${Y(e[metric].mean).toFixed(1)}`);
       const last = v.byEpoch.at(-1);
-      return `<polyline fill="none" stroke="${COLORS[v.kind] ?? '#000'}" stroke-width="1.5" points="${path.join(' ')}"><title>${esc(v.dropout)}</title></polyline>${last ? `<text x="${(X(last.epoch) + 3).toFixed(1)}" y="${Y(last[metric].mean).toFixed(1)}" font-size="9">${esc(v.dropout)}</text>` : ''}`;
+      return `<polyline fill="none" stroke="${COLORS[v.dropout.kind] ?? '#000'}" stroke-width="1.5" points="${path.join(' ')}"><title>${esc(v.dropoutLabel)}</title></polyline>${last ? `<text x="${(X(last.epoch) + 3).toFixed(1)}" y="${Y(last[metric].mean).toFixed(1)}" font-size="9">${esc(v.dropoutLabel)}</text>` : ''}`;
     })
     .join('');
   const axes = `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#999"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#999"/>
@@ -145,7 +147,7 @@ function byEpoch(report: SweepReport): string {
         const at = v.byEpoch.find((x) => x.epoch === e);
         return `<td>${at ? `${num(at.acc.mean)} / ${num(at.reward.mean)}` : '–'}</td>`;
       });
-      return `<tr><td>${esc(`${v.dataset}/${v.attribute}`)}</td><td>${esc(v.target)}</td><td>${v.kind === 'none' ? 'N/A' : esc(v.dropout)}</td>${cells.join('')}</tr>`;
+      return `<tr><td>${esc(`${v.dataset}/${v.attribute}`)}</td><td>${esc(v.target)}</td><td>${v.dropout.kind === 'none' ? 'N/A' : esc(v.dropoutLabel)}</td>${cells.join('')}</tr>`;
     })
     .join('');
   return `<table>${head}${rows}</table>`;
@@ -170,12 +172,12 @@ export function renderReportHtml(
       const vsNone = n
         ? `<td>${iv(n.acc)}</td><td>${iv(n.reward)}</td><td class="v-${n.verdict}">${n.verdict}</td>`
         : '<td>–</td><td>–</td><td>–</td>';
-      return `<tr><td>${esc(`${v.dataset}/${v.attribute}`)}</td><td>${esc(v.target)}</td><td>${v.kind === 'none' ? 'N/A' : esc(v.dropout)}</td><td>${iv(s.acc)}</td><td>${iv(s.reward)}</td><td class="v-${s.verdict}">${s.verdict}${v.degenerated ? ' <b class="alarm">degenerated</b>' : ''}</td>${vsNone}</tr>`;
+      return `<tr><td>${esc(`${v.dataset}/${v.attribute}`)}</td><td>${esc(v.target)}</td><td>${v.dropout.kind === 'none' ? 'N/A' : esc(v.dropoutLabel)}</td><td>${iv(s.acc)}</td><td>${iv(s.reward)}</td><td class="v-${s.verdict}">${s.verdict}${v.degenerated ? ' <b class="alarm">degenerated</b>' : ''}</td>${vsNone}</tr>`;
     })
     .join('');
   const degenerated = report.variants.filter((v) => v.degenerated);
   const alarm = degenerated.length
-    ? `<p class="alarm">Degeneration: Acc fell below ${DEGENERATION_FRACTION * 100}% of the start's in ${degenerated.map((v) => esc(`${v.dataset}/${v.attribute} ${v.target} ${v.dropout}`)).join('; ')} (§7.4: π drifted from β).</p>`
+    ? `<p class="alarm">Degeneration: Acc fell below ${DEGENERATION_FRACTION * 100}% of the start's in ${degenerated.map((v) => esc(`${v.dataset}/${v.attribute} ${v.target} ${v.dropoutLabel}`)).join('; ')} (§7.4: π drifted from β).</p>`
     : '';
   const withAuthors = report.variants.some((v) => v.authors);
   const authorsTable = withAuthors
@@ -189,14 +191,14 @@ ${grid(
 <table><tr><th>dataset/attribute</th><th>target</th><th>dropout</th><th>token acc.</th><th>Reward</th></tr>${report.variants
         .map(
           (v) =>
-            `<tr><td>${esc(`${v.dataset}/${v.attribute}`)}</td><td>${esc(v.target)}</td><td>${v.kind === 'none' ? 'N/A' : esc(v.dropout)}</td><td>${v.authors ? pm(v.authors.tokenAccuracy) : '–'}</td><td>${v.authors ? pm(v.authors.reward) : '–'}</td></tr>`,
+            `<tr><td>${esc(`${v.dataset}/${v.attribute}`)}</td><td>${esc(v.target)}</td><td>${v.dropout.kind === 'none' ? 'N/A' : esc(v.dropoutLabel)}</td><td>${v.authors ? pm(v.authors.tokenAccuracy) : '–'}</td><td>${v.authors ? pm(v.authors.reward) : '–'}</td></tr>`,
         )
         .join('')}</table>`
     : '';
   const textRows = report.variants
     .map(
       (v) =>
-        `<tr><td>${esc(`${v.dataset}/${v.attribute}`)}</td><td>${esc(v.target)}</td><td>${v.kind === 'none' ? 'N/A' : esc(v.dropout)}</td>${[v.bleu, v.rouge1, v.rouge2, v.rougeL, v.meteor, v.distinct1, v.distinct2, v.tokenAccuracy].map((s) => `<td>${num(s.mean)}</td>`).join('')}</tr>`,
+        `<tr><td>${esc(`${v.dataset}/${v.attribute}`)}</td><td>${esc(v.target)}</td><td>${v.dropout.kind === 'none' ? 'N/A' : esc(v.dropoutLabel)}</td>${[v.bleu, v.rouge1, v.rouge2, v.rougeL, v.meteor, v.distinct1, v.distinct2, v.tokenAccuracy].map((s) => `<td>${num(s.mean)}</td>`).join('')}</tr>`,
     )
     .join('');
   return `<!doctype html>

@@ -49,7 +49,7 @@ function result(
   const start = evaluation(seed, startAcc, 0.6);
   return {
     cell,
-    dropout: label,
+    dropoutLabel: label,
     final,
     start,
     epochs: [
@@ -73,7 +73,7 @@ describe('report', () => {
     result(2, seed, 0.45, 0.62),
   ]);
   const report = buildReport(spec.spec, results, { resamples: 500 });
-  const variant = (d: string) => report.variants.find((v) => v.dropout === d)!;
+  const variant = (d: string) => report.variants.find((v) => v.dropoutLabel === d)!;
 
   it('averages seeds, and calls a rise in both objectives with intervals above zero a Pareto improvement', () => {
     assert.equal(report.variants.length, 3);
@@ -125,7 +125,14 @@ describe('report', () => {
     assert.match(md, /\| small \| N\/A \| 1\.10\d ± 0\.00\d \|/);
     const csv = resultsCsv(results).trim().split('\n');
     assert.equal(csv.length, 7);
-    assert.match(csv[0]!, /^cell,dataset,attribute,target,dropout,kind,gamma,seed,acc,reward/);
+    assert.match(
+      csv[0]!,
+      /^cell,dataset,attribute,target,dropout,kind,gamma,replacement,seed,acc,reward/,
+    );
+    const random = csv.find((line) => line.includes(',random-0.8,'))!;
+    assert.match(random, /,random-0\.8,random,0\.8,true,\d,/);
+    const none = csv.find((line) => line.includes(',none,none,'))!;
+    assert.match(none, /,none,none,,,\d,/);
     const html = renderReportHtml(report);
     assert.match(html, /<svg/);
     assert.match(html, /pareto-improvement/);

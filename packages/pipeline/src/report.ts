@@ -4,7 +4,7 @@
  * over the held-out prefixes: against the start point (π before training: the paper's Pareto
  * improvement) and against the `none` cell of the same dataset, attribute and target.
  */
-import { createRng, dropoutGamma, type SweepSpec } from '@rdlab/core';
+import { createRng, type DropoutConfig, dropoutParameters, type SweepSpec } from '@rdlab/core';
 import type { EvalResult } from './evaluate.js';
 import type { CellResult } from './train.js';
 
@@ -40,9 +40,10 @@ export interface VariantSummary {
   dataset: string;
   attribute: string;
   target: string;
-  dropout: string;
-  kind: string;
-  gamma: number | null;
+  /** The variant's dropout, as its cells store it. */
+  dropout: DropoutConfig;
+  /** Its label (`quantile-0.8`): a key for tables, never parsed. */
+  dropoutLabel: string;
   seeds: number[];
   cellIds: string[];
   acc: Stat;
@@ -172,7 +173,7 @@ export function buildReport(
   const resamples = options.resamples ?? 1000;
   const groups = new Map<string, CellResult[]>();
   for (const r of results) {
-    const key = [r.cell.dataset, r.cell.attribute, r.cell.target, r.dropout].join('\u0000');
+    const key = [r.cell.dataset, r.cell.attribute, r.cell.target, r.dropoutLabel].join('\u0000');
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const variants: VariantSummary[] = [...groups.values()].map((rs) => {
@@ -181,9 +182,8 @@ export function buildReport(
       dataset: first.cell.dataset,
       attribute: first.cell.attribute,
       target: first.cell.target,
-      dropout: first.dropout,
-      kind: first.cell.dropout.kind,
-      gamma: dropoutGamma(first.cell.dropout),
+      dropout: first.cell.dropout,
+      dropoutLabel: first.dropoutLabel,
       seeds: rs.map((r) => r.cell.seed),
       cellIds: rs.map((r) => r.cell.id),
       byEpoch: [
@@ -213,7 +213,7 @@ export function buildReport(
       versusStart: compare(
         rs.map((r) => [r.final.perSample, r.start.perSample]),
         resamples,
-        `${rs[0]?.cell.pair}/${first.dropout}/start`,
+        `${rs[0]?.cell.pair}/${first.dropoutLabel}/start`,
       ),
       degenerated: false,
       versusNone: null,
@@ -234,8 +234,8 @@ export function buildReport(
         w.reward.mean >= v.reward.mean &&
         (w.acc.mean > v.acc.mean || w.reward.mean > v.reward.mean),
     );
-    if (v.kind === 'none') continue;
-    const none = variants.find((w) => same(w, v) && w.kind === 'none');
+    if (v.dropout.kind === 'none') continue;
+    const none = variants.find((w) => same(w, v) && w.dropout.kind === 'none');
     if (!none) continue;
     const of = (s: VariantSummary) => results.filter((r) => s.cellIds.includes(r.cell.id));
     const noneBySeed = new Map(of(none).map((r) => [r.cell.seed, r]));
@@ -246,7 +246,7 @@ export function buildReport(
     v.versusNone = compare(
       pairs,
       resamples,
-      `${v.dataset}/${v.attribute}/${v.target}/${v.dropout}`,
+      `${v.dataset}/${v.attribute}/${v.target}/${v.dropoutLabel}`,
     );
   }
   const columns = spec.datasets.flatMap((d) => d.attributes.map((a) => `${d.name}/${a}`));
@@ -284,7 +284,7 @@ export function tableMarkdown(
   report: SweepReport,
   metric: 'accPlusReward' | 'acc' | 'reward' = 'accPlusReward',
 ): string {
-  const rows = [...new Set(report.variants.map((v) => `${v.target}\u0000${v.dropout}`))];
+  const rows = [...new Set(report.variants.map((v) => `${v.target}\u0000${v.dropoutLabel}`))];
   const lines = [
     `| target | dropout | ${report.columns.join(' | ')} |`,
     `|---|---|${report.columns.map(() => '---').join('|')}|`,
@@ -303,7 +303,9 @@ export function tableMarkdown(
     const cells = report.columns.map((col) => {
       const v = report.variants.find(
         (x) =>
-          x.target === target && x.dropout === dropout && `${x.dataset}/${x.attribute}` === col,
+          x.target === target &&
+          x.dropoutLabel === dropout &&
+          `${x.dataset}/${x.attribute}` === col,
       );
       return v ? fmt(v[metric]) : '–';
     });
@@ -312,8 +314,15 @@ export function tableMarkdown(
   return lines.join('\n');
 }
 
-/** One row per cell and seed, for spreadsheets and pandas. */
+/**
+ * One row per cell and seed, for spreadsheets and pandas. The dropout is its label, its kind and
+ * one column per parameter of the kinds present (`gamma`, `replacement`, `delta`), empty where a
+ * kind does not take it.
+ */
 export function resultsCsv(results: CellResult[]): string {
+  const parameters = [
+    ...new Set(results.flatMap((r) => dropoutParameters(r.cell.dropout.kind).map(([n]) => n))),
+  ];
   const header = [
     'cell',
     'dataset',
@@ -321,7 +330,7 @@ export function resultsCsv(results: CellResult[]): string {
     'target',
     'dropout',
     'kind',
-    'gamma',
+    ...parameters,
     'seed',
     ...METRICS,
     'start_acc',
@@ -335,9 +344,9 @@ export function resultsCsv(results: CellResult[]): string {
     r.cell.dataset,
     r.cell.attribute,
     r.cell.target,
-    r.dropout,
+    r.dropoutLabel,
     r.cell.dropout.kind,
-    dropoutGamma(r.cell.dropout) ?? '',
+    ...parameters.map((n) => (r.cell.dropout as Record<string, unknown>)[n] ?? ''),
     r.cell.seed,
     ...METRICS.map((m) => r.final[m]),
     r.start.acc,

@@ -24,13 +24,13 @@ import type { Prefix } from '@rdlab/data';
 import { type ArtifactStore, getJson, maybeJson, putJson } from '@rdlab/store';
 import { planShards, runShard, type ShardPlan, trainingPrefixes } from './bootstrap.js';
 import { buildEvalSet } from './eval-set.js';
-import { cellResultKey, datasetContent, evalSetKey } from './keys.js';
+import { datasetContent, evalSetKey } from './keys.js';
 import type { StageContext } from './ports.js';
 import { disposePrepared, type PreparedDataset, prepare } from './prepare.js';
 import { buildReport, resultsCsv, type SweepReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { type BehaviorSample, decodeShard } from './shard-file.js';
-import { type CellResult, trainCell } from './train.js';
+import { type CellResult, readCellResult, trainCell } from './train.js';
 
 /** What `prepare` leaves for the other jobs of one dataset. */
 export interface PreparedManifest {
@@ -230,7 +230,7 @@ export async function trainJob(
 }
 
 export function cellResult(store: ArtifactStore, cellId: string): Promise<CellResult | null> {
-  return maybeJson<CellResult>(store, cellResultKey(cellId));
+  return readCellResult(store, cellId);
 }
 
 /** Job `report`: the experiment's tables and page from its finished cells' results. */

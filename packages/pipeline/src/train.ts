@@ -31,7 +31,7 @@ import {
   rewardDropoutStep,
   saveLanguageModel,
 } from '@rdlab/ml';
-import { getDirectory, maybeJson, putDirectory, putJson } from '@rdlab/store';
+import { type ArtifactStore, getDirectory, maybeJson, putDirectory, putJson } from '@rdlab/store';
 import {
   type EvalResult,
   type EvalSet,
@@ -58,8 +58,10 @@ export interface EpochRecord {
 }
 
 export interface CellResult {
+  /** The cell, its dropout structured as stored. */
   cell: Cell;
-  dropout: string;
+  /** `dropoutLabel(cell.dropout)`, for tables (results written before it was named so say `dropout`). */
+  dropoutLabel: string;
   /** π before training (epoch 0), on the same held-out prefixes. */
   start: EvalResult;
   /** Evaluation after the last epoch. */
@@ -200,6 +202,17 @@ async function recordEval(
   ]);
 }
 
+/** A cell's stored result, or null; results stored before `dropoutLabel` get it from their cell. */
+export async function readCellResult(
+  store: ArtifactStore,
+  cellId: string,
+): Promise<CellResult | null> {
+  const stored = await maybeJson<CellResult & { dropout?: string }>(store, cellResultKey(cellId));
+  if (!stored) return null;
+  const { dropout: _legacyLabel, ...result } = stored;
+  return { ...result, dropoutLabel: result.dropoutLabel ?? dropoutLabel(result.cell.dropout) };
+}
+
 export async function trainCell(
   ctx: StageContext,
   spec: SweepSpec,
@@ -209,7 +222,7 @@ export async function trainCell(
   evalSet: EvalSet,
 ): Promise<CellResult> {
   const prefix = cellPrefix(cell.id);
-  const done = await maybeJson<CellResult>(ctx.store, cellResultKey(cell.id));
+  const done = await readCellResult(ctx.store, cell.id);
   if (done) return done;
   if (samples.length === 0)
     throw new Error(`cell ${cell.id}: no behaviour samples for ${cell.dataset}/${cell.attribute}`);
@@ -371,7 +384,7 @@ export async function trainCell(
   }
   const result: CellResult = {
     cell,
-    dropout: dropoutLabel(cell.dropout),
+    dropoutLabel: dropoutLabel(cell.dropout),
     start: latest.start,
     final,
     epochs: latest.epochs,

@@ -5,6 +5,7 @@
  * `experiments/<id>/`. Until the experiment finished they do not exist: 409
  * RDLAB_RESULTS_NOT_READY.
  */
+import { type DropoutConfig, dropoutLabel, parseDropoutLabel } from '@rdlab/core';
 import type { Experiment } from '@rdlab/db';
 import { ArtifactNotFoundError } from '@rdlab/store';
 import type { FastifyInstance } from 'fastify';
@@ -79,12 +80,14 @@ export function resultRoutes(app: FastifyInstance, deps: RouteDeps): void {
           .serializer((payload: unknown) => payload as string)
           .send(csv.toString('utf8'));
       }
-      const json = await read(experiment, 'results.json');
-      // Stored JSON passes through untouched (no re-serialisation through the schema).
+      const json = (await read(experiment, 'results.json')).toString('utf8');
+      // Stored JSON passes through untouched (no re-serialisation through the schema), unless
+      // it predates the structured dropout.
+      const upgraded = json.includes('"dropoutLabel"') ? json : upgradeResults(json);
       return reply
         .type('application/json; charset=utf-8')
         .serializer((payload: unknown) => payload as string)
-        .send(json.toString('utf8'));
+        .send(upgraded);
     },
   );
 
@@ -109,6 +112,33 @@ export function resultRoutes(app: FastifyInstance, deps: RouteDeps): void {
         .send(html.toString('utf8'));
     },
   );
+}
+
+interface LegacyResults {
+  report?: { variants?: Array<Record<string, unknown>> };
+  results?: Array<{ dropout?: unknown; cell?: { dropout?: DropoutConfig } }>;
+}
+
+/**
+ * results.json as written before dropouts were structured: variants and results named the label
+ * `dropout` (variants also `kind` and `gamma`). Gives them `dropout` as a config and
+ * `dropoutLabel`, as the report job writes them now.
+ */
+export function upgradeResults(json: string): string {
+  const stored = JSON.parse(json) as LegacyResults;
+  for (const variant of stored.report?.variants ?? []) {
+    const label = variant.dropout;
+    if (typeof label !== 'string') continue;
+    delete variant.kind;
+    delete variant.gamma;
+    Object.assign(variant, { dropout: parseDropoutLabel(label), dropoutLabel: label });
+  }
+  for (const result of stored.results ?? []) {
+    if (typeof result.dropout !== 'string' || !result.cell?.dropout) continue;
+    delete result.dropout;
+    Object.assign(result, { dropoutLabel: dropoutLabel(result.cell.dropout) });
+  }
+  return JSON.stringify(stored);
 }
 
 /** Whether an Accept header prefers text/csv over JSON. */

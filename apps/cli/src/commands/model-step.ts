@@ -7,11 +7,14 @@ import { readFile } from 'node:fs/promises';
 import {
   createRng,
   type DropoutConfig,
+  dropoutKinds,
+  dropoutSyntax,
   type ImportanceClip,
   LIKELIHOOD_KINDS,
   type LikelihoodKind,
   OBJECTIVES,
   type Objective,
+  parseDropoutLabel,
 } from '@rdlab/core';
 import {
   type BehaviorBatch,
@@ -45,27 +48,13 @@ function number(flag: string, text: string, check: (x: number) => boolean, allow
   return x;
 }
 
+/** `--dropout`: a dropout label, the form reports and the API write (`quantile-0.8`). */
 export function parseDropout(text: string): DropoutConfig {
-  const [kind, value, extra] = text.split(':');
-  const allowed = 'none, quantile:<γ>, random:<γ> or threshold:<δ> (γ in [0, 1], δ a number)';
-  if (extra !== undefined) throw new CliError(`--dropout: expected ${allowed}, got '${text}'`);
-  const gamma = () =>
-    number('--dropout', value ?? '', (x) => x >= 0 && x <= 1, `${kind}:<γ> with γ in [0, 1]`);
-  switch (kind) {
-    case 'none':
-      if (value !== undefined) break;
-      return { kind: 'none' };
-    case 'quantile':
-      return { kind: 'quantile', gamma: gamma() };
-    case 'random':
-      return { kind: 'random', gamma: gamma(), replacement: true };
-    case 'threshold':
-      return {
-        kind: 'threshold',
-        delta: number('--dropout', value ?? '', () => true, 'threshold:<δ> with δ a number'),
-      };
+  try {
+    return parseDropoutLabel(text);
+  } catch (error) {
+    throw new CliError(`--dropout: ${(error as Error).message}`);
   }
-  throw new CliError(`--dropout: expected ${allowed}, got '${text}'`);
 }
 
 export function parseClip(text: string): ImportanceClip {
@@ -212,7 +201,7 @@ export function registerModelStepCommand(model: Command): void {
       '--batch <file.json>',
       '{"ids": [[…T]…B], "mask": [[0/1…]…], "behaviorLikelihood": [B], "reward": [B]}',
     )
-    .option('--dropout <kind>', 'none | quantile:<γ> | random:<γ> | threshold:<δ>', 'none')
+    .option('--dropout <label>', dropoutKinds().map(dropoutSyntax).join(' | '), 'none')
     .option('--objective <name>', 'total (m = r − ln π̄) | bi-objective (m = r)', 'total')
     .option('--likelihood <kind>', 'mean | geometric', 'mean')
     .option('--clip <clip>', 'importance weights: norm:<bound> | sample:<bound>', 'norm:1')

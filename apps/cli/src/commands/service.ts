@@ -91,7 +91,7 @@ async function printResults(client: ApiClient, view: ExperimentView, out?: strin
     .filter((v) => v.versusNone)
     .map(
       (v) =>
-        `  ${v.dataset}/${v.attribute} ${v.dropout}: vs start ${v.versusStart.verdict}, vs none ${v.versusNone?.verdict}${v.degenerated ? ' (degenerated)' : ''}`,
+        `  ${v.dataset}/${v.attribute} ${v.dropoutLabel}: vs start ${v.versusStart.verdict}, vs none ${v.versusNone?.verdict}${v.degenerated ? ' (degenerated)' : ''}`,
     );
   if (verdicts.length)
     console.log(`\nverdicts (95% paired bootstrap intervals):\n${verdicts.join('\n')}`);

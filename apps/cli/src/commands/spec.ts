@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   type Cell,
-  dropoutGamma,
+  dropoutLabel,
   formatProblem,
   parseSpecText,
   type SpecValidation,
@@ -47,11 +47,8 @@ export function cellJson(cell: Cell) {
     id: cell.id,
     dataset: cell.dataset,
     attribute: cell.attribute,
-    dropout: {
-      kind: cell.dropout.kind,
-      gamma: dropoutGamma(cell.dropout),
-      ...(cell.dropout.kind === 'threshold' ? { delta: cell.dropout.delta } : {}),
-    },
+    dropout: cell.dropout,
+    dropoutLabel: dropoutLabel(cell.dropout),
     target: cell.target,
     seed: cell.seed,
   };
@@ -93,21 +90,17 @@ export function registerSpecCommands(program: Command): void {
         );
         return;
       }
-      const rows = result.cells.map((c) => {
-        const j = cellJson(c);
-        return [
-          c.index + 1,
-          c.id,
-          c.dataset,
-          c.attribute,
-          c.target,
-          c.dropout.kind,
-          j.dropout.gamma ?? j.dropout.delta ?? null,
-          c.seed,
-        ];
-      });
+      const rows = result.cells.map((c) => [
+        c.index + 1,
+        c.id,
+        c.dataset,
+        c.attribute,
+        c.target,
+        dropoutLabel(c.dropout),
+        c.seed,
+      ]);
       console.log(
-        renderTable(['#', 'id', 'dataset', 'attribute', 'target', 'dropout', 'γ/δ', 'seed'], rows),
+        renderTable(['#', 'id', 'dataset', 'attribute', 'target', 'dropout', 'seed'], rows),
       );
       console.log(`\n${result.cells.length} cells`);
     });

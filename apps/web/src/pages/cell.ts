@@ -80,12 +80,12 @@ export function cellPage(api: ApiClient) {
         c.dataset === cell.dataset &&
         c.attribute === cell.attribute &&
         c.target === cell.target &&
-        c.dropout === cell.dropout,
+        c.dropoutLabel === cell.dropoutLabel,
     );
     let current = cell;
     let siblingSeries = new Map<string, Record<string, MetricPoint[]>>([[cellId, series]]);
 
-    const title = `${cell.dataset}/${cell.attribute} · ${cell.target} · ${cell.dropout} · seed ${cell.seed}`;
+    const title = `${cell.dataset}/${cell.attribute} · ${cell.target} · ${cell.dropoutLabel} · seed ${cell.seed}`;
     const summary = h('dl', { class: 'meta' });
     const epochCharts = h('div', { class: 'charts' });
     const stepCharts = h('div', { class: 'charts' });

@@ -113,7 +113,7 @@ export function cellsView(
               ),
               h('td', {}, `${c.dataset}/${c.attribute}`),
               h('td', {}, c.target),
-              h('td', {}, c.dropout),
+              h('td', {}, c.dropoutLabel),
               h('td', {}, String(c.seed)),
               h('td', {}, statusBadge(c.status)),
               h('td', {}, epochs ? `${c.epochsDone}/${epochs}` : String(c.epochsDone)),

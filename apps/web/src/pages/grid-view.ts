@@ -42,14 +42,14 @@ export function gridView(grid: Grid, experimentId: string, epochs: number | null
     body.append(
       h(
         'tr',
-        { class: row.start ? 'start-row' : '', 'data-row': `${row.target}/${row.dropout}` },
+        { class: row.start ? 'start-row' : '', 'data-row': `${row.target}/${row.dropoutLabel}` },
         h('td', {}, row.target),
         h(
           'th',
           { scope: 'row' },
           row.start
             ? h('span', { title: 'the target before training (epoch 0)' }, 'start')
-            : row.dropout,
+            : row.dropoutLabel,
         ),
         ...row.cells.map((cell, c) =>
           h(
@@ -148,7 +148,7 @@ function cellView(
               'a',
               {
                 href: `/cells/${m.id}?experiment=${experimentId}`,
-                'aria-label': `cell ${m.id}, ${row.dropout}, seed ${m.seed}`,
+                'aria-label': `cell ${m.id}, ${row.dropoutLabel}, seed ${m.seed}`,
               },
               cell.members.length > 1 ? `seed ${m.seed}` : 'cell',
             ),

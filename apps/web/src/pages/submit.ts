@@ -308,7 +308,11 @@ function planView(answer: Submitted): HTMLElement {
         'ul',
         { class: 'small' },
         ...answer.cells.map((c) =>
-          h('li', {}, `${c.dataset}/${c.attribute} · ${c.target} · ${c.dropout} · seed ${c.seed}`),
+          h(
+            'li',
+            {},
+            `${c.dataset}/${c.attribute} · ${c.target} · ${c.dropoutLabel} · seed ${c.seed}`,
+          ),
         ),
       ),
     ),

@@ -9,12 +9,22 @@ export {
 } from './coefficients.js';
 export {
   applyDropout,
-  DROPOUT_KINDS,
-  DROPOUT_REGISTRY,
   type DropoutConfig,
+  type DropoutConfigOf,
+  type DropoutDefinition,
   type DropoutKind,
+  type DropoutKinds,
+  type DropoutParameter,
   type DropoutResult,
+  dropoutDefinition,
+  dropoutKinds,
+  dropoutParameters,
+  isDropoutKind,
+  keepWhere,
+  registerDropoutKind,
+  resolveDropoutConfig,
 } from './dropout.js';
+export { dropoutLabel, dropoutSyntax, parseDropoutLabel } from './dropout-label.js';
 export {
   DEFAULT_IMPORTANCE_CLIP,
   IMPORTANCE_CLIPS,

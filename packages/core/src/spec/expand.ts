@@ -9,7 +9,9 @@
 import { DATASET_FORMATS, type DatasetFormatName, type NewsTextField } from '../datasets.js';
 import { contentHash } from '../hash.js';
 import type { DropoutConfig } from '../objective/dropout.js';
-import type { DatasetSpec, DropoutEntry, LmModelRef, SweepSpec, TargetSpec } from './schema.js';
+import { dropoutLabel } from '../objective/dropout-label.js';
+import { dropoutVariantCount, dropoutVariants } from './dropout-entry.js';
+import type { DatasetSpec, LmModelRef, SweepSpec, TargetSpec } from './schema.js';
 
 /** One training run of the sweep: a point of the grid. */
 export interface Cell {
@@ -72,45 +74,6 @@ export function resolveTarget(target: TargetSpec, behaviorModel: LmModelRef): Re
   };
 }
 
-/** The dropout variants of one spec entry: one per γ (or δ); `none` is one variant. */
-export function dropoutVariants(entry: DropoutEntry): DropoutConfig[] {
-  const list = (v: number | number[] | undefined): number[] =>
-    v === undefined ? [] : Array.isArray(v) ? v : [v];
-  switch (entry.kind) {
-    case 'none':
-      return [{ kind: 'none' }];
-    case 'random':
-      return list(entry.gamma).map((gamma) => ({
-        kind: 'random',
-        gamma,
-        replacement: entry.replacement ?? true,
-      }));
-    case 'quantile':
-      return list(entry.gamma).map((gamma) => ({ kind: 'quantile', gamma }));
-    case 'threshold':
-      return list(entry.delta).map((delta) => ({ kind: 'threshold', delta }));
-  }
-}
-
-/** γ of a variant, or null where it does not apply (none, threshold). */
-export function dropoutGamma(dropout: DropoutConfig): number | null {
-  return dropout.kind === 'random' || dropout.kind === 'quantile' ? dropout.gamma : null;
-}
-
-/** A short label: `none`, `random-0.8`, `quantile-0.95`, `threshold-0`. */
-export function dropoutLabel(dropout: DropoutConfig): string {
-  switch (dropout.kind) {
-    case 'none':
-      return 'none';
-    case 'random':
-      return `random-${dropout.gamma}${dropout.replacement === false ? '-distinct' : ''}`;
-    case 'quantile':
-      return `quantile-${dropout.gamma}`;
-    case 'threshold':
-      return `threshold-${dropout.delta}`;
-  }
-}
-
 /** Everything a cell's result depends on: what its id hashes and what a worker needs. */
 export function cellSettings(
   spec: SweepSpec,
@@ -168,7 +131,7 @@ export function cellRecord(cell: Cell) {
 
 /** Counts cells without building them (for the cap check on huge grids). */
 export function countCells(spec: SweepSpec): number {
-  const variants = spec.dropout.reduce((n, entry) => n + dropoutVariants(entry).length, 0);
+  const variants = spec.dropout.reduce((n, entry) => n + dropoutVariantCount(entry), 0);
   const attributes = spec.datasets.reduce((n, d) => n + d.attributes.length, 0);
   return attributes * spec.targets.length * variants * spec.seeds.length;
 }

@@ -1,14 +1,17 @@
 export { didYouMean, editDistance } from './did-you-mean.js';
 export {
+  type DropoutEntry,
+  dropoutEntrySchema,
+  dropoutVariantCount,
+  dropoutVariants,
+} from './dropout-entry.js';
+export {
   type Cell,
   type CellSettings,
   cellId,
   cellRecord,
   cellSettings,
   countCells,
-  dropoutGamma,
-  dropoutLabel,
-  dropoutVariants,
   expandSweep,
   pairId,
   type ResolvedDataset,
@@ -23,7 +26,6 @@ export {
   type BootstrapSpec,
   type DatasetSpec,
   DEFAULT_MAX_CELLS,
-  type DropoutEntry,
   EVALUATION_METRICS,
   type EvaluationMetric,
   type EvaluationSpec,

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { didYouMean } from './did-you-mean.js';
-import { KNOWN_KEYS_MARK } from './schema.js';
+import { KNOWN_KEYS_MARK } from './known-keys.js';
 
 export interface SpecProblem {
   /** JSON pointer into the spec; '' is the whole spec. */

@@ -8,23 +8,12 @@
 import { z } from 'zod';
 import { DATASET_FORMAT_NAMES, DATASET_FORMATS, NEWS_TEXT_FIELDS } from '../datasets.js';
 import { CLASSIFIER_PRESET_NAMES, LM_PRESET_NAMES } from '../models.js';
-import { DROPOUT_KINDS, type DropoutKind } from '../objective/dropout.js';
 import { IMPORTANCE_CLIPS } from '../objective/importance.js';
 import { LIKELIHOOD_KINDS } from '../objective/likelihood.js';
 import { OBJECTIVES, REWARD_SIGNALS } from '../objective/reward.js';
 import { didYouMean } from './did-you-mean.js';
-
-/** Marks the message of an unknown-keys issue with the keys the object does know. */
-export const KNOWN_KEYS_MARK = 'rdlab:known-keys:';
-
-/** `z.strictObject` whose unknown-key issue carries the known keys, for did-you-mean hints. */
-function strict<S extends z.ZodRawShape>(shape: S) {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? KNOWN_KEYS_MARK + known.join(',') : undefined,
-  });
-}
+import { dropoutEntrySchema } from './dropout-entry.js';
+import { strict } from './known-keys.js';
 
 /** A refinement: the object names exactly one of two alternatives. */
 function exactlyOneOf(a: string, b: string) {
@@ -42,11 +31,8 @@ function exactlyOneOf(a: string, b: string) {
 }
 
 const positiveInt = () => z.number().int().min(1);
-const fraction = () => z.number().min(0).max(1);
 const positive = () => z.number().gt(0);
 const nonEmpty = () => z.string().min(1);
-/** One value or a list of values, each a separate grid point. */
-const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
 
 /** A model to train from a preset or to load from a checkpoint (a directory, file://, s3://). */
 const lmModel = strict({
@@ -177,48 +163,6 @@ export const targetSchema = strict({
       path: ['model'],
       input: target.model,
       message: "init 'pretrained' needs model.checkpoint: the weights to start from",
-    });
-  }
-});
-
-export const dropoutEntrySchema = strict({
-  kind: z.enum(DROPOUT_KINDS),
-  /** Fraction dropped, for `random` and `quantile`: one value or a list (one cell each). */
-  gamma: oneOrMany(fraction()).optional(),
-  /** Fixed threshold on r for `threshold`: r ≤ δ is dropped. One value or a list. */
-  delta: oneOrMany(z.number()).optional(),
-  /** `random` only: draw indices with replacement, as the authors' code. @defaultValue true */
-  replacement: z.boolean().optional(),
-}).superRefine((entry, ctx) => {
-  const takes: Record<DropoutKind, string[]> = {
-    none: [],
-    random: ['gamma', 'replacement'],
-    quantile: ['gamma'],
-    threshold: ['delta'],
-  };
-  const needs: Record<DropoutKind, string | null> = {
-    none: null,
-    random: 'gamma',
-    quantile: 'gamma',
-    threshold: 'delta',
-  };
-  for (const field of ['gamma', 'delta', 'replacement'] as const) {
-    if (entry[field] !== undefined && !takes[entry.kind].includes(field)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [field],
-        input: entry[field],
-        message: `does not apply to '${entry.kind}' dropout`,
-      });
-    }
-  }
-  const needed = needs[entry.kind];
-  if (needed !== null && entry[needed as 'gamma' | 'delta'] === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [needed],
-      input: undefined,
-      message: `is required for '${entry.kind}' dropout`,
     });
   }
 });
@@ -357,6 +301,7 @@ export const sweepSpecSchema = strict({
   rewardModel: rewardModelSchema.prefault({}),
   /** @defaultValue one target: β's architecture, initialised from β */
   targets: z.array(targetSchema).min(1).prefault([{}]),
+  /** Dropout variants: each entry names a kind of the dropout registry and its parameters. */
   dropout: z.array(dropoutEntrySchema).min(1),
   training: trainingSchema.prefault({}),
   bootstrap: bootstrapSchema.prefault({}),
@@ -390,7 +335,6 @@ export type SweepSpecInput = z.input<typeof sweepSpecSchema>;
 export type SweepSpec = z.output<typeof sweepSpecSchema>;
 export type DatasetSpec = SweepSpec['datasets'][number];
 export type TargetSpec = SweepSpec['targets'][number];
-export type DropoutEntry = SweepSpec['dropout'][number];
 export type TrainingSpec = SweepSpec['training'];
 export type BootstrapSpec = SweepSpec['bootstrap'];
 export type EvaluationSpec = SweepSpec['evaluation'];

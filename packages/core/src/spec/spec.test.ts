@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { dropoutLabel } from './expand.js';
+import { dropoutLabel } from '../objective/dropout-label.js';
 import { formatProblem } from './problems.js';
 import { parseSpecText, parseSweepSpec, SpecError, validateSpec } from './validate.js';
 

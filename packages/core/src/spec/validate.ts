@@ -7,15 +7,10 @@
 import { parseDocument } from 'yaml';
 import { canonicalJson } from '../hash.js';
 import { LM_PRESETS } from '../models.js';
-import {
-  type Cell,
-  countCells,
-  dropoutLabel,
-  dropoutVariants,
-  expandSweep,
-  resolveTarget,
-} from './expand.js';
-import { formatProblem, problemsFromIssues, type SpecProblem } from './problems.js';
+import { dropoutLabel } from '../objective/dropout-label.js';
+import { dropoutVariantPath, dropoutVariants } from './dropout-entry.js';
+import { type Cell, countCells, expandSweep, resolveTarget } from './expand.js';
+import { formatProblem, problemsFromIssues, type SpecProblem, valueAt } from './problems.js';
 import { type SweepSpec, sweepSpecSchema } from './schema.js';
 
 export type SpecValidation =
@@ -133,19 +128,12 @@ function crossChecks(spec: SweepSpec): SpecProblem[] {
   spec.dropout.forEach((entry, i) => {
     dropoutVariants(entry).forEach((variant, j) => {
       const label = dropoutLabel(variant);
-      const where =
-        Array.isArray(entry.gamma) || Array.isArray(entry.delta)
-          ? `/dropout/${i}/${entry.kind === 'threshold' ? 'delta' : 'gamma'}/${j}`
-          : `/dropout/${i}`;
+      const where = dropoutVariantPath(entry, i, j);
       const first = seen.get(label);
       if (first !== undefined)
         problems.push({
           path: where,
-          value:
-            variant.kind === 'none'
-              ? 'none'
-              : ((variant as { gamma?: number; delta?: number }).gamma ??
-                (variant as { delta?: number }).delta),
+          value: valueAt(spec, where.split('/').slice(1)),
           message: `repeats the dropout variant ${label} of ${first}`,
         });
       else seen.set(label, where);
