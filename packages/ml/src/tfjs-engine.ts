@@ -11,7 +11,7 @@ import { TfjsGpt2 } from './gpt2/tfjs-gpt2.js';
 export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 /** Square single-precision matmul rate of the active tfjs backend, GFLOP/s. */
-export function measureTfjsMatmulGflops(n = 512, seconds = 1): number {
+function measureTfjsMatmulGflops(n = 512, seconds = 1): number {
   return tf.tidy(() => {
     const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
     const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
