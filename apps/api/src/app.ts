@@ -23,7 +23,7 @@ import { cellRoutes } from './routes/cells.js';
 import { experimentRoutes, SPEC_CONTENT_TYPES } from './routes/experiments.js';
 import { opsRoutes, probeRoutes } from './routes/ops.js';
 import { resultRoutes } from './routes/results.js';
-import { EventStreams } from './sse.js';
+import { EventStreams } from './streams.js';
 import { addViewSchemas } from './views.js';
 import { webRoutes } from './web.js';
 

@@ -5,7 +5,7 @@ import type { Logger, RdlabMetrics } from '@rdlab/telemetry';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ApiOptions, ApiOptionsInput } from './options.js';
-import type { EventStreams } from './sse.js';
+import type { EventStreams } from './streams.js';
 
 export interface ApiDeps {
   /** Postgres: `SELECT 1` for /readyz and the queries the repositories do not cover. */

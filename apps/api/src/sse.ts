@@ -13,18 +13,6 @@ import { experimentProgress, isFinished } from './progress.js';
 
 const KEEPALIVE_MS = 15_000;
 
-/** The open streams of one app, ended by {@link EventStreams.closeAll} when it closes. */
-export class EventStreams {
-  readonly open = new Set<() => void>();
-  /** Set once the app closes: no new stream starts. */
-  closing = false;
-
-  closeAll(): void {
-    this.closing = true;
-    for (const end of [...this.open]) end();
-  }
-}
-
 export function streamProgress(
   deps: RouteDeps,
   request: FastifyRequest,

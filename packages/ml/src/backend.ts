@@ -6,6 +6,8 @@
  * missing rdlab falls back to the next and says why, once.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Engine } from './engine.js';
+import { loadTfjsEngine, startWasmBackend, tfjsEngine } from './tfjs-engine.js';
 
 export const BACKENDS = ['cuda', 'tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -22,68 +24,29 @@ export interface BackendInfo {
   skipped: Array<{ name: BackendName; reason: string }>;
 }
 
-/** Loaders for the native engine; the native package registers itself here. */
-export const nativeEngine: { load: (() => Promise<void>) | null; reasonUnavailable: string } = {
-  load: null,
-  reasonUnavailable:
-    'the native addon is not built (npm run build:native; needs g++ and libopenblas-dev)',
-};
+let active: { info: BackendInfo; engine: Engine } | null = null;
 
-let active: BackendInfo | null = null;
-
-/**
- * Imports the wasm backend. Its Emscripten runtime adds process-wide `uncaughtException` and
- * `unhandledRejection` handlers that rethrow, printing the whole minified module with any error;
- * they are removed so errors read as Node prints them.
- */
-async function importWasmBackend(): Promise<void> {
-  const before = new Set([
-    ...process.listeners('uncaughtException'),
-    ...process.listeners('unhandledRejection'),
-  ]);
-  await import('@tensorflow/tfjs-backend-wasm');
-  for (const listener of process.listeners('uncaughtException'))
-    if (!before.has(listener)) process.removeListener('uncaughtException', listener);
-  for (const listener of process.listeners('unhandledRejection'))
-    if (!before.has(listener)) process.removeListener('unhandledRejection', listener);
-}
-
-async function tryLoad(name: BackendName): Promise<string | null> {
-  try {
-    switch (name) {
-      case 'cuda':
-        await (await import('./cuda/index.js')).loadCudaEngine();
-        await importWasmBackend();
-        return (await tf.setBackend('wasm'))
-          ? null
-          : 'the wasm backend beneath the cuda engine did not start';
-      case 'tensorflow-gpu':
-        await import(/* optional */ '@tensorflow/tfjs-node-gpu' as string);
-        return (await tf.setBackend('tensorflow'))
-          ? null
-          : 'tfjs-node-gpu loaded but its backend did not start';
-      case 'tensorflow':
-        await import(/* optional */ '@tensorflow/tfjs-node' as string);
-        return (await tf.setBackend('tensorflow'))
-          ? null
-          : 'tfjs-node loaded but its backend did not start';
-      case 'native':
-        await (await import('./native/index.js')).loadNativeEngine();
-        await importWasmBackend();
-        return (await tf.setBackend('wasm'))
-          ? null
-          : 'the wasm backend beneath the native engine did not start';
-      case 'wasm':
-        await importWasmBackend();
-        return (await tf.setBackend('wasm')) ? null : 'the wasm backend did not start';
-      case 'cpu':
-        return (await tf.setBackend('cpu')) ? null : 'the cpu backend did not start';
+/** Loads the engine of a backend and starts the tfjs backend beneath it; throws with the reason. */
+async function loadEngine(name: BackendName): Promise<Engine> {
+  switch (name) {
+    case 'cuda': {
+      const cuda = (await import('./cuda/index.js')).loadCudaEngine();
+      // The CNN classifier stays on the CPU: the native engine's where it is built, else tfjs's.
+      const cpu = await import('./native/index.js')
+        .then((native) => native.loadNativeEngine())
+        .catch(() => null);
+      if (!(await startWasmBackend()))
+        throw new Error('the wasm backend beneath the cuda engine did not start');
+      return cpu ? { ...cuda, classifier: cpu.classifier } : cuda;
     }
-  } catch (error) {
-    const message = (error as Error).message ?? String(error);
-    if (name.startsWith('tensorflow') && /Cannot find (module|package)/.test(message))
-      return `${name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node'} is not installed (it downloads libtensorflow at install time)`;
-    return message.split('\n')[0] ?? message;
+    case 'native': {
+      const native = (await import('./native/index.js')).loadNativeEngine();
+      if (!(await startWasmBackend()))
+        throw new Error('the wasm backend beneath the native engine did not start');
+      return native;
+    }
+    default:
+      return loadTfjsEngine(name);
   }
 }
 
@@ -105,20 +68,24 @@ export async function initBackend(
     );
   }
   const want = requested ? (requested as BackendName) : null;
-  if (active && (want === null || active.name === want)) return active;
+  if (active && (want === null || active.info.name === want)) return active.info;
   const order = want ? [want] : [...BACKENDS];
   const skipped: BackendInfo['skipped'] = [];
   for (const name of order) {
-    const reason = await tryLoad(name);
-    if (reason === null) {
-      await tf.ready();
-      tf.enableProdMode(); // drops per-op NaN checks, which cost more than the ops on small models
-      active = { name, tfjsBackend: tf.getBackend(), skipped };
-      if (skipped.length > 0)
-        log(`rdlab: backend ${name} (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
-      return active;
+    let engine: Engine;
+    try {
+      engine = await loadEngine(name);
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      skipped.push({ name, reason: message.split('\n')[0] ?? message });
+      continue;
     }
-    skipped.push({ name, reason });
+    await tf.ready();
+    tf.enableProdMode(); // drops per-op NaN checks, which cost more than the ops on small models
+    active = { info: { name, tfjsBackend: tf.getBackend(), skipped }, engine };
+    if (skipped.length > 0)
+      log(`rdlab: backend ${name} (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
+    return active.info;
   }
   throw new Error(
     `no backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
@@ -127,5 +94,13 @@ export async function initBackend(
 
 /** The backend started by {@link initBackend}, or null. */
 export function activeBackend(): BackendInfo | null {
-  return active;
+  return active?.info ?? null;
+}
+
+/**
+ * The engine of the backend started by {@link initBackend}: what the model factories and
+ * measurements ask. Before one starts, tfjs on its current backend.
+ */
+export function activeEngine(): Engine {
+  return active?.engine ?? tfjsEngine;
 }

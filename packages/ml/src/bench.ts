@@ -7,7 +7,7 @@
  */
 import { createRng, type Gpt2Config, gpt2ParameterCount } from '@rdlab/core';
 import * as tf from '@tensorflow/tfjs';
-import { activeBackend } from './backend.js';
+import { activeBackend, activeEngine } from './backend.js';
 import { randomLanguageModel } from './models.js';
 import { generate } from './sampler.js';
 
@@ -22,31 +22,9 @@ export function trainingFlopsPerToken(config: Gpt2Config, T: number): number {
   return 3 * forwardFlopsPerToken(config, T);
 }
 
-/** Square single-precision matmul rate of the active tfjs backend, GFLOP/s. */
-export function measureTfjsMatmulGflops(n = 512, seconds = 1): number {
-  return tf.tidy(() => {
-    const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
-    const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
-    tf.matMul(a, b).dataSync();
-    const start = performance.now();
-    let runs = 0;
-    while (performance.now() - start < seconds * 1000) {
-      tf.tidy(() => tf.matMul(a, b).dataSync());
-      runs += 1;
-    }
-    return (2 * n ** 3 * runs) / ((performance.now() - start) / 1000) / 1e9;
-  });
-}
-
-/** Engines with their own matmul (the native one) register its measurement here. */
-export const matmulBenchmarks: Partial<Record<string, (n: number, seconds: number) => number>> = {};
-
-/** Engines that time their phases register a reader here (read-and-reset). */
-export const phaseProfilers: Partial<Record<string, () => Record<string, number>>> = {};
-
+/** Square single-precision matmul rate of the active engine, GFLOP/s. */
 export function measureMatmulGflops(n = 512, seconds = 1): number {
-  const bench = matmulBenchmarks[activeBackend()?.name ?? ''];
-  return bench ? bench(n, seconds) : measureTfjsMatmulGflops(n, seconds);
+  return activeEngine().matmulGflops(n, seconds);
 }
 
 export interface TrainingBench {
@@ -75,7 +53,8 @@ export function benchTraining(
   const step = () =>
     model.trainStep({ ids, batchSize, length }, mask, () => ones, { learningRate: 1e-4 });
   step();
-  phaseProfilers[activeBackend()?.name ?? '']?.(); // the warm-up step does not count
+  const engine = activeEngine();
+  engine.phaseProfile?.(); // the warm-up step does not count
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
@@ -85,7 +64,7 @@ export function benchTraining(
   model.dispose();
   const stepSeconds = median(times);
   const tokens = batchSize * length;
-  const phases = phaseProfilers[activeBackend()?.name ?? '']?.();
+  const phases = engine.phaseProfile?.();
   return {
     ...(phases ? { phases } : {}),
     backend: activeBackend()?.name ?? tf.getBackend(),

@@ -1,35 +1,18 @@
 /** Factories for the reward classifier on the active backend. */
 import { type ClassifierConfig, createRng } from '@rdlab/core';
-import { activeBackend } from './backend.js';
+import { activeEngine } from './backend.js';
 import { initClassifierParameters } from './classifier/params.js';
-import { TfjsCnnClassifier } from './classifier/tfjs-cnn.js';
 import type { TextClassifier } from './engine.js';
 import type { TensorMap } from './safetensors.js';
 
-/** Engines other than tfjs register a constructor here (the native engine does). */
-export const classifierEngines: Partial<
-  Record<
-    string,
-    (
-      config: ClassifierConfig,
-      vocabSize: number,
-      numClasses: number,
-      parameters: TensorMap,
-    ) => TextClassifier
-  >
-> = {};
-
+/** A reward classifier on the engine of the active backend. */
 export function createClassifier(
   config: ClassifierConfig,
   vocabSize: number,
   numClasses: number,
   parameters: TensorMap,
 ): TextClassifier {
-  const backend = activeBackend()?.name;
-  const engine = backend ? classifierEngines[backend] : undefined;
-  return engine
-    ? engine(config, vocabSize, numClasses, parameters)
-    : new TfjsCnnClassifier(config, vocabSize, numClasses, parameters);
+  return activeEngine().classifier(config, vocabSize, numClasses, parameters);
 }
 
 export function randomClassifier(

@@ -1,12 +1,13 @@
 /**
- * What rdlab asks of a language model, whatever computes it: TensorFlow.js (any of its backends)
- * or the native CPU engine. Samplers, scorers and trainers are written against this interface,
- * so the same code runs on every backend and the two engines are checked against each other.
+ * What rdlab asks of a language model, whatever computes it: TensorFlow.js (any of its backends),
+ * the native CPU engine or the CUDA engine. Samplers, scorers and trainers are written against
+ * this interface, so the same code runs on every backend and the engines are checked against
+ * each other. An {@link Engine} is what each engine's loader returns.
  *
  * Legend: B batch, T sequence length (prefix included), V vocabulary.
  * Arrays are row-major: a `[B, T]` batch is `ids[b * T + t]`.
  */
-import type { Gpt2Config } from '@rdlab/core';
+import type { ClassifierConfig, Gpt2Config } from '@rdlab/core';
 import type { TensorMap } from './safetensors.js';
 
 /** Token ids `[B, T]`. */
@@ -176,4 +177,22 @@ export interface TextClassifier {
   getOptimizerState(): OptimizerState;
   setOptimizerState(state: OptimizerState): void;
   dispose(): void;
+}
+
+/**
+ * What an engine's loader returns (`loadTfjsEngine`, `loadNativeEngine`, `loadCudaEngine`) and
+ * backend.ts holds for the active backend: the factories and measurements that differ by engine.
+ */
+export interface Engine {
+  languageModel(config: Gpt2Config, parameters: TensorMap): LanguageModel;
+  classifier(
+    config: ClassifierConfig,
+    vocabSize: number,
+    numClasses: number,
+    parameters: TensorMap,
+  ): TextClassifier;
+  /** Square single-precision matmul rate, GFLOP/s, over about `seconds`. */
+  matmulGflops(n: number, seconds: number): number;
+  /** Seconds per phase since the last call (read-and-reset); engines that time their phases. */
+  phaseProfile?(): Record<string, number>;
 }

@@ -1,7 +1,7 @@
 /**
- * @rdlab/ml: the models of the method on TensorFlow.js (and, where built, the native engine):
- * the GPT-2 behaviour and target LMs, the BPE tokenizer, the reward classifier, sampling with a
- * KV cache, teacher-forced scoring, the trainers and checkpoints.
+ * @rdlab/ml: the models of the method on TensorFlow.js (and, where built, the `native` CPU engine
+ * and the `cuda` GPU engine): the GPT-2 behaviour and target LMs, the BPE tokenizer, the reward
+ * classifier, sampling with a KV cache, teacher-forced scoring, the trainers and checkpoints.
  *
  * ```ts
  * import { createRng, LM_PRESETS } from '@rdlab/core';
@@ -15,21 +15,19 @@
  */
 export {
   activeBackend,
+  activeEngine,
   BACKENDS,
   type BackendInfo,
   type BackendName,
   initBackend,
-  nativeEngine,
 } from './backend.js';
 export {
   benchDecoding,
   benchSampling,
   benchTraining,
   forwardFlopsPerToken,
-  matmulBenchmarks,
   measureMatmulGflops,
   median,
-  phaseProfilers,
   type TrainingBench,
   trainingFlopsPerToken,
 } from './bench.js';
@@ -45,7 +43,7 @@ export {
   initClassifierParameters,
   windowMask,
 } from './classifier/params.js';
-export { classifierEngines, createClassifier, randomClassifier } from './classifiers.js';
+export { createClassifier, randomClassifier } from './classifiers.js';
 export {
   CUDA_PRECISIONS,
   CudaGpt2,
@@ -59,6 +57,7 @@ export type {
   AdamOptions,
   CoefficientFn,
   Decoder,
+  Engine,
   GradientNorms,
   LanguageModel,
   OptimizerState,
@@ -82,7 +81,6 @@ export {
 export { TfjsGpt2 } from './gpt2/tfjs-gpt2.js';
 export {
   createLanguageModel,
-  languageModelEngines,
   loadLanguageModel,
   presetConfig,
   randomLanguageModel,

@@ -2,23 +2,15 @@
  * Factories: a language model on the active backend, from parameters, a preset or a checkpoint.
  */
 import { createRng, type Gpt2Config, LM_PRESETS, type LmPreset } from '@rdlab/core';
-import { activeBackend } from './backend.js';
+import { activeEngine } from './backend.js';
 import type { LanguageModel } from './engine.js';
 import { readGpt2Checkpoint } from './gpt2/checkpoint-files.js';
 import { initGpt2Parameters } from './gpt2/params.js';
-import { TfjsGpt2 } from './gpt2/tfjs-gpt2.js';
 import type { TensorMap } from './safetensors.js';
 
-/** Engines other than tfjs register a constructor here (the native engine does). */
-export const languageModelEngines: Partial<
-  Record<string, (config: Gpt2Config, parameters: TensorMap) => LanguageModel>
-> = {};
-
-/** A GPT-2 on the active backend (tfjs unless an engine of that name is registered). */
+/** A GPT-2 on the engine of the active backend. */
 export function createLanguageModel(config: Gpt2Config, parameters: TensorMap): LanguageModel {
-  const backend = activeBackend()?.name;
-  const engine = backend ? languageModelEngines[backend] : undefined;
-  return engine ? engine(config, parameters) : new TfjsGpt2(config, parameters);
+  return activeEngine().languageModel(config, parameters);
 }
 
 /** A freshly initialised GPT-2 (GPT-2's initialisation, seeded). */

@@ -1,27 +1,22 @@
 /**
- * The CUDA engine, registered with the backend chooser and the model factories. The language
- * models run on the GPU; the CNN reward classifier stays on the CPU (the native engine where it is
- * built, else tfjs): it is small and off the hot path (README, "The CUDA engine").
+ * The CUDA engine: GPT-2 on one GPU. Its classifier is tfjs's; backend.ts puts the native
+ * engine's in its place where that is built, since the CNN reward classifier stays on the CPU: it
+ * is small and off the hot path (README, "The CUDA engine").
  */
-import { matmulBenchmarks } from '../bench.js';
-import { classifierEngines } from '../classifiers.js';
-import { languageModelEngines } from '../models.js';
-import { loadNativeEngine } from '../native/index.js';
+import type { Engine } from '../engine.js';
+import { tfjsEngine } from '../tfjs-engine.js';
 import { loadCudaAddon } from './addon.js';
 import { CudaGpt2, cudaPrecision } from './cuda-gpt2.js';
 
-/** Loads the addon and finds a GPU (throws with the reason when it cannot), then registers. */
-export async function loadCudaEngine(): Promise<void> {
+/** Loads the addon and finds a GPU (throws with the reason when it cannot). */
+export function loadCudaEngine(): Engine {
   const precision = cudaPrecision(); // a bad setting is the reason cuda does not start
   const addon = loadCudaAddon();
-  languageModelEngines.cuda = (config, parameters) => new CudaGpt2(config, parameters, precision);
-  matmulBenchmarks.cuda = (n, seconds) => addon.sgemmGflops(n, seconds, precision === 'tf32');
-  try {
-    await loadNativeEngine();
-    classifierEngines.cuda = classifierEngines.native;
-  } catch {
-    // No native engine: createClassifier falls back to tfjs.
-  }
+  return {
+    languageModel: (config, parameters) => new CudaGpt2(config, parameters, precision),
+    classifier: tfjsEngine.classifier,
+    matmulGflops: (n, seconds) => addon.sgemmGflops(n, seconds, precision === 'tf32'),
+  };
 }
 
 export {

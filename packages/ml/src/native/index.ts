@@ -1,19 +1,20 @@
-/** The native engine, registered with the backend chooser and the model factories. */
-import { matmulBenchmarks, phaseProfilers } from '../bench.js';
-import { classifierEngines } from '../classifiers.js';
-import { languageModelEngines } from '../models.js';
+/** The native engine: GPT-2 and the CNN classifier in C++ (OpenBLAS, OpenMP) on the CPU. */
+import type { Engine } from '../engine.js';
 import { loadAddon } from './addon.js';
 import { NativeCnnClassifier } from './native-cnn.js';
 import { NativeGpt2 } from './native-gpt2.js';
 
-/** Loads the addon (throws with the reason when it cannot) and registers the native engine. */
-export async function loadNativeEngine(): Promise<void> {
+/** Loads the addon (throws with the reason when it cannot) and returns the native engine. */
+export function loadNativeEngine(): Engine {
   const addon = loadAddon();
-  languageModelEngines.native = (config, parameters) => new NativeGpt2(config, parameters);
-  classifierEngines.native = (config, vocabSize, numClasses, parameters) =>
-    new NativeCnnClassifier(config, vocabSize, numClasses, parameters);
-  matmulBenchmarks.native = (n, seconds) => addon.sgemmGflops(n, seconds);
-  if (process.env.RDLAB_NATIVE_PROFILE) phaseProfilers.native = () => addon.profile();
+  return {
+    languageModel: (config, parameters) => new NativeGpt2(config, parameters),
+    classifier: (config, vocabSize, numClasses, parameters) =>
+      new NativeCnnClassifier(config, vocabSize, numClasses, parameters),
+    matmulGflops: (n, seconds) => addon.sgemmGflops(n, seconds),
+    // The addon times its phases only when RDLAB_NATIVE_PROFILE is set as it loads.
+    ...(process.env.RDLAB_NATIVE_PROFILE ? { phaseProfile: () => addon.profile() } : {}),
+  };
 }
 
 export { blasCoreType, loadAddon } from './addon.js';
