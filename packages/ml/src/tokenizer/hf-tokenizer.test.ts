@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ModelFileError } from '../errors.js';
+import type { ModelFileError } from '../errors.js';
 import { sharedPath, skipWithout } from '../test-support.js';
 import { BpeTokenizer, END_OF_TEXT } from './bpe.js';
 import { BYTE_TO_CHAR } from './byte-level.js';
