@@ -31,6 +31,35 @@ export {
   type TrainingBench,
   trainingFlopsPerToken,
 } from './bench.js';
+export { downloadVerified, type FetchedBody } from './checkpoint/download.js';
+export {
+  DTYPE_BYTES,
+  float32ToBf16Bits,
+  float32ToHalfBits,
+  halfBitsToFloat32,
+  SAFETENSORS_DTYPES,
+  type SafetensorsDtype,
+} from './checkpoint/dtype.js';
+export {
+  CheckpointReader,
+  openCheckpoint,
+  readCheckpointTensors,
+  WEIGHTS_FILE,
+  WEIGHTS_INDEX_FILE,
+} from './checkpoint/reader.js';
+export {
+  type LoadedTensor,
+  type ReadTensorOptions,
+  SafetensorsFile,
+  type TensorInfo,
+} from './checkpoint/safetensors-file.js';
+export {
+  CHECKPOINT_OPTIONAL_FILES,
+  type CheckpointSourceOptions,
+  cacheName,
+  resolveCheckpoint,
+  type S3Sender,
+} from './checkpoint/source.js';
 export {
   loadClassifierCheckpoint,
   loadLanguageModelCheckpoint,
@@ -65,6 +94,7 @@ export type {
   TextClassifier,
   TokenBatch,
 } from './engine.js';
+export { ML_FILE_ERROR_CODES, type MlFileErrorCode, ModelFileError } from './errors.js';
 export {
   gpt2ConfigFromJson,
   gpt2ConfigJson,
@@ -103,6 +133,17 @@ export {
 } from './sampler.js';
 export { scoreSequences, scoreTokens } from './scorer.js';
 export { BpeTokenizer, END_OF_TEXT } from './tokenizer/bpe.js';
+export { bpeTokenizerConfigJson, bpeTokenizerJson } from './tokenizer/export-hf.js';
+export {
+  type DecodeOptions,
+  type EncodeOptions,
+  HfTokenizer,
+  loadHfTokenizer,
+  type SpecialIds,
+  TOKENIZER_CONFIG_FILE,
+  TOKENIZER_FILE,
+} from './tokenizer/hf-tokenizer.js';
+export type { TextTokenizer } from './tokenizer/text-tokenizer.js';
 export { trainBpe } from './tokenizer/train-bpe.js';
 export { epochBatches, type PaddedBatch, padBatch } from './train/batches.js';
 export {

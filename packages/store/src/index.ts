@@ -37,6 +37,8 @@ export {
   StoreRetryStrategy,
 } from './s3-retry.js';
 export {
+  META_BYTES,
+  META_SHA256,
   PART_BYTES,
   S3ArtifactStore,
   type S3ArtifactStoreOptions,

@@ -29,9 +29,12 @@ import { ArtifactNotFoundError, type ArtifactStore, checkKey } from './store.js'
 /** Multipart part size (S3's minimum is 5 MiB); objects up to one part go in one PutObject. */
 export const PART_BYTES = 8 * 1024 * 1024;
 
-/** User metadata of every object this store writes (S3 lower-cases the names). */
-const META_SHA256 = 'rdlab-sha256';
-const META_BYTES = 'rdlab-bytes';
+/**
+ * User metadata of every object this store writes (S3 lower-cases the names). Exported so that
+ * other readers of the bucket (checkpoint downloads) check the same SHA-256 and length.
+ */
+export const META_SHA256 = 'rdlab-sha256';
+export const META_BYTES = 'rdlab-bytes';
 
 function isMissing(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
