@@ -6,7 +6,7 @@
  * Legend: B batch, T sequence length (prefix included), V vocabulary.
  * Arrays are row-major: a `[B, T]` batch is `ids[b * T + t]`.
  */
-import type { Gpt2Config } from '@rdlab/core';
+import type { DecoderConfig } from '@rdlab/core';
 import type { TensorMap } from './safetensors.js';
 
 /** Token ids `[B, T]`. */
@@ -108,7 +108,8 @@ export interface OptimizerState {
 }
 
 export interface LanguageModel {
-  readonly config: Gpt2Config;
+  /** GPT-2, OPT or XGLM (`config.family`; absent: GPT-2). */
+  readonly config: DecoderConfig;
   /** The backend that computes it: `wasm`, `cpu`, `tensorflow`, `tensorflow-gpu`, `native`. */
   readonly backend: string;
   /** Logits at every position `[B, T, V]`: for parity checks, not for hot loops. */

@@ -1,7 +1,13 @@
 /**
  * Factories: a language model on the active backend, from parameters, a preset or a checkpoint.
  */
-import { createRng, type Gpt2Config, LM_PRESETS, type LmPreset } from '@rdlab/core';
+import {
+  createRng,
+  type DecoderConfig,
+  type Gpt2Config,
+  LM_PRESETS,
+  type LmPreset,
+} from '@rdlab/core';
 import { activeBackend } from './backend.js';
 import type { LanguageModel } from './engine.js';
 import { readGpt2Checkpoint } from './gpt2/checkpoint-files.js';
@@ -11,18 +17,18 @@ import type { TensorMap } from './safetensors.js';
 
 /** Engines other than tfjs register a constructor here (the native engine does). */
 export const languageModelEngines: Partial<
-  Record<string, (config: Gpt2Config, parameters: TensorMap) => LanguageModel>
+  Record<string, (config: DecoderConfig, parameters: TensorMap) => LanguageModel>
 > = {};
 
-/** A GPT-2 on the active backend (tfjs unless an engine of that name is registered). */
-export function createLanguageModel(config: Gpt2Config, parameters: TensorMap): LanguageModel {
+/** A GPT-2, OPT or XGLM on the active backend (tfjs unless an engine of that name is registered). */
+export function createLanguageModel(config: DecoderConfig, parameters: TensorMap): LanguageModel {
   const backend = activeBackend()?.name;
   const engine = backend ? languageModelEngines[backend] : undefined;
   return engine ? engine(config, parameters) : new TfjsGpt2(config, parameters);
 }
 
 /** A freshly initialised GPT-2 (GPT-2's initialisation, seeded). */
-export function randomLanguageModel(config: Gpt2Config, seed: number): LanguageModel {
+export function randomLanguageModel(config: DecoderConfig, seed: number): LanguageModel {
   return createLanguageModel(config, initGpt2Parameters(config, createRng(seed, 'gpt2-init')));
 }
 

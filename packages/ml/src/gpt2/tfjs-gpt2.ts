@@ -4,7 +4,7 @@
  *
  * Legend: B batch, T positions, C n_embd, V vocabulary.
  */
-import type { Gpt2Config } from '@rdlab/core';
+import type { DecoderConfig } from '@rdlab/core';
 import * as tf from '@tensorflow/tfjs';
 import type {
   AdamOptions,
@@ -31,12 +31,12 @@ import {
 import { gpt2ParameterShapes } from './params.js';
 
 export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
-  readonly config: Gpt2Config;
+  readonly config: DecoderConfig;
   readonly backend: string;
   protected readonly parameters: TfjsParameters;
   private trainable: readonly string[] | null = null;
 
-  constructor(config: Gpt2Config, parameters: TensorMap) {
+  constructor(config: DecoderConfig, parameters: TensorMap) {
     super();
     if (config.n_embd % config.n_head !== 0)
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
