@@ -47,6 +47,27 @@ function familyParameterShapes(config: DecoderConfig): Array<[string, number[]]>
   return shapes;
 }
 
+/**
+ * XGLM's constant positions, `[rows, C]`: transformers' XGLMSinusoidalPositionalEmbedding
+ * .get_embedding(rows, C, padding_idx=1): row r = [sin(r·f_i) | cos(r·f_i)] for
+ * f_i = exp(−i·ln(10⁴)/(C/2 − 1)), a zero column when C is odd, the padding row 1 zeroed.
+ * native/src/gpt2.cc computes the same table.
+ */
+export function sinusoidalPositions(rows: number, C: number): Float32Array {
+  const half = Math.floor(C / 2);
+  const step = Math.log(10000) / (half - 1);
+  const out = new Float32Array(rows * C);
+  for (let r = 0; r < rows; r++) {
+    if (r === 1) continue;
+    for (let i = 0; i < half; i++) {
+      const angle = r * Math.exp(-i * step);
+      out[r * C + i] = Math.sin(angle);
+      out[r * C + half + i] = Math.cos(angle);
+    }
+  }
+  return out;
+}
+
 /** Every parameter name with its shape, in checkpoint order (the engines' flat order). */
 export function gpt2ParameterShapes(config: DecoderConfig): Array<[string, number[]]> {
   if (config.family !== undefined && config.family !== 'gpt2') return familyParameterShapes(config);
