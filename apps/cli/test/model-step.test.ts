@@ -159,3 +159,71 @@ describe("rdlab model step matches the authors' update", { skip }, () => {
     assert.equal(rdlab([...base, '--batch', good, '--clip', 'max:1']).code, 2);
   });
 });
+
+// The decoder families beside GPT-2: `tiny-opt/step` and `tiny-xglm/step` hold the same golden
+// step for OPT and XGLM (cases none and quantile-0.5), gradient norms keyed by each checkpoint's
+// own tensor names (`decoder.layers.0.fc1.weight`, `model.layers.0.fc1.weight`).
+for (const family of ['opt', 'xglm']) {
+  const familyDir = join(fixtures, `tiny-${family}`);
+  const familySkip = existsSync(join(familyDir, 'step'))
+    ? false
+    : `../shared/fixtures/tiny-${family}/step is absent`;
+  describe(`rdlab model step on tiny-${family} matches the golden step`, {
+    skip: familySkip,
+  }, () => {
+    const cases = familySkip
+      ? []
+      : (
+          JSON.parse(readFileSync(join(familyDir, 'step', 'expected.json'), 'utf8')) as {
+            cases: Case[];
+          }
+        ).cases;
+    for (const backend of ['native', 'wasm']) {
+      for (const c of cases) {
+        it(`${c.name} on ${backend}: loss to 1e-5, gradient norms by tensor name to 1e-3 relative`, () => {
+          const r = rdlab([
+            'model',
+            'step',
+            '--model',
+            familyDir,
+            '--batch',
+            join(familyDir, 'step', 'batch.json'),
+            '--dropout',
+            flag(c.dropout),
+            '--objective',
+            c.objective,
+            '--likelihood',
+            c.likelihood,
+            '--clip',
+            `${c.importanceWeightClip.kind}:${c.importanceWeightClip.bound}`,
+            '--backend',
+            backend,
+            '--json',
+          ]);
+          assert.equal(r.code, 0, r.stderr);
+          const out = JSON.parse(r.stdout) as Record<string, unknown>;
+          assert.equal(out.backend, backend);
+          close(out.loss as number, c.loss as number, 1e-5, 'loss');
+          for (const field of ['targetLikelihood', 'coefficients'])
+            (c[field] as number[]).forEach((x, b) => {
+              close((out[field] as number[])[b] as number, x, 1e-5, `${field}[${b}]`);
+            });
+          assert.deepEqual(out.kept, c.kept);
+          close(out.gradientNorm as number, c.gradientNorm as number, 1e-4, 'gradientNorm');
+          const norms = out.gradientNorms as Record<string, number>;
+          const expected = c.gradientNorms as Record<string, number>;
+          assert.deepEqual(Object.keys(norms).sort(), Object.keys(expected).sort());
+          // k_proj.bias's gradient is 0 in exact arithmetic (softmax ignores a constant per row):
+          // float32 leaves ~1e-8, hence the absolute floor.
+          for (const [name, x] of Object.entries(expected)) {
+            const y = norms[name] as number;
+            assert.ok(
+              Math.abs(y - x) <= 1e-3 * Math.abs(x) + 1e-6,
+              `gradientNorms.${name}: ${y} vs ${x}`,
+            );
+          }
+        });
+      }
+    }
+  });
+}

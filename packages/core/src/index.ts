@@ -29,11 +29,17 @@ export {
   CLASSIFIER_PRESETS,
   type ClassifierConfig,
   type ClassifierPreset,
+  type DecoderActivation,
+  type DecoderConfig,
+  type DecoderFamily,
+  type DecoderSpec,
+  decoderSpec,
   type Gpt2Config,
   gpt2ParameterCount,
   LM_PRESET_NAMES,
   LM_PRESETS,
   type LmPreset,
+  type PositionKind,
 } from './models.js';
 export * from './objective/index.js';
 export { createRng, deriveSeed, hash53, Rng, type Seed } from './rng.js';

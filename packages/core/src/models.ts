@@ -16,6 +16,50 @@ export interface Gpt2Config {
   layer_norm_epsilon: number;
 }
 
+/** Causal decoder families rdlab runs; later ones (rotary, RMSNorm, gated MLP, GQA: Llama-like) would join here. */
+export type DecoderFamily = 'gpt2' | 'opt' | 'xglm';
+/** FFN activations by transformers' names: tanh GELU (GPT-2), erf GELU (XGLM), ReLU (OPT). */
+export type DecoderActivation = 'gelu_new' | 'gelu' | 'relu';
+/** Position embeddings: a learned table, or constant sinusoids (XGLM). Later: `'rotary'`. */
+export type PositionKind = 'learned' | 'sinusoidal';
+
+/**
+ * One description of a pre-LayerNorm causal decoder with a tied head: GPT-2, OPT, XGLM. The
+ * GPT-2 fields keep GPT-2's config.json names (every existing config is a DecoderConfig); the
+ * rest are optional and default to GPT-2's architecture, so GPT-2 stays the default path. Use
+ * {@link decoderSpec} to read them resolved. All three have a final LayerNorm and a head tied to
+ * the token embedding; a family without (or with RMSNorm, gated MLPs, grouped-query attention)
+ * would add fields here.
+ */
+export interface DecoderConfig extends Gpt2Config {
+  family?: DecoderFamily;
+  /** FFN width (GPT-2: 4C; OPT/XGLM's `ffn_dim`). */
+  ffn_dim?: number;
+  activation?: DecoderActivation;
+  position_kind?: PositionKind;
+  /** Position t reads row t + offset (OPT and XGLM: 2, after fairseq's padding rows). */
+  position_offset?: number;
+  /** Multiplies the input token embeddings, not the tied head (XGLM: √C). */
+  embed_scale?: number;
+}
+
+/** A DecoderConfig with every field resolved. */
+export type DecoderSpec = Required<DecoderConfig> & { final_layer_norm: true; tied_head: true };
+
+export function decoderSpec(c: DecoderConfig): DecoderSpec {
+  return {
+    ...c,
+    family: c.family ?? 'gpt2',
+    ffn_dim: c.ffn_dim ?? 4 * c.n_embd,
+    activation: c.activation ?? 'gelu_new',
+    position_kind: c.position_kind ?? 'learned',
+    position_offset: c.position_offset ?? 0,
+    embed_scale: c.embed_scale ?? 1,
+    final_layer_norm: true,
+    tied_head: true,
+  };
+}
+
 export const LM_PRESETS = {
   /** ≈0.24M parameters: unit tests and the demo on one CPU core. */
   tiny: {
@@ -94,9 +138,17 @@ export const CLASSIFIER_PRESETS = {
 export type ClassifierPreset = keyof typeof CLASSIFIER_PRESETS;
 export const CLASSIFIER_PRESET_NAMES = Object.keys(CLASSIFIER_PRESETS) as ClassifierPreset[];
 
-/** Parameters of a GPT-2 with tied embeddings (lm_head shares wte). */
-export function gpt2ParameterCount(c: Gpt2Config): number {
+/** Parameters of a GPT-2 with tied embeddings (lm_head shares wte); other families by their layout. */
+export function gpt2ParameterCount(c: DecoderConfig): number {
   const C = c.n_embd;
+  if (c.family !== undefined && c.family !== 'gpt2') {
+    const s = decoderSpec(c);
+    const F = s.ffn_dim;
+    const positions = s.position_kind === 'learned' ? (c.n_positions + s.position_offset) * C : 0;
+    return (
+      c.vocab_size * C + positions + c.n_layer * (4 * C * C + 8 * C + 2 * C * F + F + C) + 2 * C
+    );
+  }
   const block =
     2 * C /* ln_1 */ +
     C * 3 * C +

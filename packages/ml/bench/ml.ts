@@ -5,6 +5,9 @@
  * GPT (V 4096, C 128, L 4, H 4; 1.32M parameters) at batch 64 × 30 tokens — matmul GFLOP/s of
  * the backend, training tokens/s and achieved GFLOP/s, sampling tokens/s with and without the KV
  * cache, peak RSS.
+ * Part 1b, native only: training tokens/s of the decoder families at that size — GPT-2, OPT (ReLU,
+ * learned positions with offset 2, Linear q/k/v) and XGLM (erf GELU, sinusoids, √C embedding
+ * scale) — in alternating rounds, best of 3 each, so a busy machine hurts all three alike.
  * Part 2, on real data (../shared/datasets; skipped without it) and the fastest backend: the reward
  * classifier's accuracy (Yelp dev, AG News test) and the behaviour LM's dev perplexity beside a
  * unigram baseline, with wall times.
@@ -13,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CLASSIFIER_PRESETS, LM_PRESETS, resolveDataset } from '@rdlab/core';
+import { CLASSIFIER_PRESETS, type DecoderConfig, LM_PRESETS, resolveDataset } from '@rdlab/core';
 import { loadDataset } from '@rdlab/data';
 import {
   benchDecoding,
@@ -41,6 +44,36 @@ const B = 64;
 const T = 30;
 const P = 4;
 
+/** The anchor size in each family (FFN 4C as GPT-2's). */
+const FAMILIES: Record<string, DecoderConfig> = {
+  gpt2: SMALL,
+  opt: {
+    ...SMALL,
+    family: 'opt',
+    ffn_dim: 4 * SMALL.n_embd,
+    activation: 'relu',
+    position_kind: 'learned',
+    position_offset: 2,
+  },
+  xglm: {
+    ...SMALL,
+    family: 'xglm',
+    ffn_dim: 4 * SMALL.n_embd,
+    activation: 'gelu',
+    position_kind: 'sinusoidal',
+    position_offset: 2,
+    embed_scale: Math.sqrt(SMALL.n_embd),
+  },
+};
+
+function familyTraining(): Record<string, number> {
+  const best: Record<string, number> = {};
+  for (let round = 0; round < 3; round++)
+    for (const [name, config] of Object.entries(FAMILIES))
+      best[name] = Math.max(best[name] ?? 0, benchTraining(config, B, T, 5).tokens_per_s);
+  return best;
+}
+
 /** Part 1 for one backend, in this process. */
 async function engineReport(backend: string) {
   const info = await initBackend(backend, () => {});
@@ -60,6 +93,7 @@ async function engineReport(backend: string) {
     sample_tokens_per_s_recompute: recompute,
     decode_cache_speedup: decodeCached / decodeRecompute,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    ...(backend === 'native' ? { family_train_tokens_per_s: familyTraining() } : {}),
   };
 }
 
@@ -253,6 +287,20 @@ async function main() {
       ]),
     ),
   );
+  const native = reports.find((r) => r.family_train_tokens_per_s);
+  if (native) {
+    const f = native.family_train_tokens_per_s as Record<string, number>;
+    const gpt2 = f.gpt2 as number;
+    console.log(
+      `\n## Decoder families on native: training, V 4096, C 128, L 4, H 4, batch ${B} × ${T}\n`,
+    );
+    console.log(
+      table(
+        ['family', 'train tokens/s', 'vs GPT-2'],
+        Object.entries(f).map(([name, x]) => [name, x, `${((100 * x) / gpt2).toFixed(0)}%`]),
+      ),
+    );
+  }
   if (!args.includes('--skip-data')) await dataReport();
 }
 

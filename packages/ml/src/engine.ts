@@ -7,7 +7,7 @@
  * Legend: B batch, T sequence length (prefix included), V vocabulary.
  * Arrays are row-major: a `[B, T]` batch is `ids[b * T + t]`.
  */
-import type { ClassifierConfig, Gpt2Config } from '@rdlab/core';
+import type { ClassifierConfig, DecoderConfig } from '@rdlab/core';
 import type { TensorMap } from './safetensors.js';
 
 /** Token ids `[B, T]`. */
@@ -109,7 +109,8 @@ export interface OptimizerState {
 }
 
 export interface LanguageModel {
-  readonly config: Gpt2Config;
+  /** GPT-2, OPT or XGLM (`config.family`; absent: GPT-2). */
+  readonly config: DecoderConfig;
   /** The backend that computes it: `wasm`, `cpu`, `tensorflow`, `tensorflow-gpu`, `native`. */
   readonly backend: string;
   /** Logits at every position `[B, T, V]`: for parity checks, not for hot loops. */
@@ -184,7 +185,7 @@ export interface TextClassifier {
  * backend.ts holds for the active backend: the factories and measurements that differ by engine.
  */
 export interface Engine {
-  languageModel(config: Gpt2Config, parameters: TensorMap): LanguageModel;
+  languageModel(config: DecoderConfig, parameters: TensorMap): LanguageModel;
   classifier(
     config: ClassifierConfig,
     vocabSize: number,

@@ -5,7 +5,7 @@
  * calls the per-sample coefficients between forward and backward, counts Adam steps and keeps the
  * trainable mask. Engines add their token choice (`sample`) and gradient norms.
  */
-import type { Gpt2Config } from '@rdlab/core';
+import { type DecoderConfig, decoderSpec } from '@rdlab/core';
 import type {
   AdamOptions,
   CoefficientFn,
@@ -43,6 +43,33 @@ export interface FlatGpt2Handle extends ParameterHandle {
   decoderFree(handle: number): void;
 }
 
+/**
+ * The decoder description as the native addon reads it (addon.cc): GPT-2 leaves every field at
+ * its default, so a GPT-2 runs exactly the code it ran before; OPT and XGLM keep torch Linear
+ * weights [out, in] with q, k and v apart, in their checkpoints' order.
+ */
+export function engineDecoderConfig(config: DecoderConfig): Record<string, number> {
+  const s = decoderSpec(config);
+  const engine: Record<string, number> = {
+    vocab_size: s.vocab_size,
+    n_positions: s.n_positions,
+    n_embd: s.n_embd,
+    n_layer: s.n_layer,
+    n_head: s.n_head,
+    layer_norm_epsilon: s.layer_norm_epsilon,
+  };
+  if (s.family === 'gpt2') return engine;
+  return {
+    ...engine,
+    ffn_dim: s.ffn_dim,
+    separate_qkv: 1,
+    sinusoidal: s.position_kind === 'sinusoidal' ? 1 : 0,
+    position_offset: s.position_offset,
+    embed_scale: s.embed_scale,
+    activation: { gelu_new: 0, gelu: 1, relu: 2 }[s.activation],
+  };
+}
+
 export abstract class FlatGpt2<H extends FlatGpt2Handle>
   extends ParameterOwner
   implements LanguageModel
@@ -52,14 +79,15 @@ export abstract class FlatGpt2<H extends FlatGpt2Handle>
   protected trainable: Uint8Array;
 
   constructor(
-    readonly config: Gpt2Config,
+    readonly config: DecoderConfig,
     parameters: TensorMap,
     open: (flat: Float32Array) => H,
   ) {
     super();
     if (config.n_embd % config.n_head !== 0)
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
-    this.parameters = new NativeParameters(gpt2ParameterShapes(config), parameters, 'GPT-2', open);
+    const what = config.family && config.family !== 'gpt2' ? config.family.toUpperCase() : 'GPT-2';
+    this.parameters = new NativeParameters(gpt2ParameterShapes(config), parameters, what, open);
     this.trainable = new Uint8Array(this.shapes.length).fill(1);
   }
 

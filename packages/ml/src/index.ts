@@ -96,17 +96,21 @@ export type {
 } from './engine.js';
 export { ML_FILE_ERROR_CODES, type MlFileErrorCode, ModelFileError } from './errors.js';
 export {
+  decoderConfigFromJson,
+  decoderConfigJson,
   gpt2ConfigFromJson,
   gpt2ConfigJson,
   readGpt2Checkpoint,
   writeGpt2Checkpoint,
 } from './gpt2/checkpoint-files.js';
 export {
+  decoderPrefix,
   gpt2CheckpointTensors,
   gpt2ParameterShapes,
   gpt2ParametersFromCheckpoint,
   initGpt2Parameters,
   lastBlockParameterNames,
+  sinusoidalPositions,
 } from './gpt2/params.js';
 export { TfjsGpt2 } from './gpt2/tfjs-gpt2.js';
 export {

@@ -1,20 +1,26 @@
 /**
  * Factories: a language model on the active backend, from parameters, a preset or a checkpoint.
  */
-import { createRng, type Gpt2Config, LM_PRESETS, type LmPreset } from '@rdlab/core';
+import {
+  createRng,
+  type DecoderConfig,
+  type Gpt2Config,
+  LM_PRESETS,
+  type LmPreset,
+} from '@rdlab/core';
 import { activeEngine } from './backend.js';
 import type { LanguageModel } from './engine.js';
 import { readGpt2Checkpoint } from './gpt2/checkpoint-files.js';
 import { initGpt2Parameters } from './gpt2/params.js';
 import type { TensorMap } from './safetensors.js';
 
-/** A GPT-2 on the engine of the active backend. */
-export function createLanguageModel(config: Gpt2Config, parameters: TensorMap): LanguageModel {
+/** A GPT-2, OPT or XGLM on the engine of the active backend. */
+export function createLanguageModel(config: DecoderConfig, parameters: TensorMap): LanguageModel {
   return activeEngine().languageModel(config, parameters);
 }
 
 /** A freshly initialised GPT-2 (GPT-2's initialisation, seeded). */
-export function randomLanguageModel(config: Gpt2Config, seed: number): LanguageModel {
+export function randomLanguageModel(config: DecoderConfig, seed: number): LanguageModel {
   return createLanguageModel(config, initGpt2Parameters(config, createRng(seed, 'gpt2-init')));
 }
 

@@ -195,7 +195,7 @@ export function registerModelStepCommand(model: Command): void {
     )
     .requiredOption(
       '--model <dir>',
-      'a GPT-2 checkpoint directory (config.json + model.safetensors)',
+      'a GPT-2, OPT or XGLM checkpoint directory (config.json + model.safetensors)',
     )
     .requiredOption(
       '--batch <file.json>',

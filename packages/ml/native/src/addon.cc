@@ -61,6 +61,14 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
     rdlab::Gpt2Config cfg{c.Get("vocab_size").As<Napi::Number>().Int32Value(), c.Get("n_positions").As<Napi::Number>().Int32Value(),
                           c.Get("n_embd").As<Napi::Number>().Int32Value(), c.Get("n_layer").As<Napi::Number>().Int32Value(),
                           c.Get("n_head").As<Napi::Number>().Int32Value(), c.Get("layer_norm_epsilon").As<Napi::Number>().FloatValue()};
+    // The decoder description beyond GPT-2 (flat-gpt2.ts's engineDecoderConfig); absent: GPT-2.
+    auto number = [&](const char* key, double fallback) { return c.Has(key) && c.Get(key).IsNumber() ? c.Get(key).As<Napi::Number>().DoubleValue() : fallback; };
+    cfg.F = (int)number("ffn_dim", 0);
+    cfg.separate_qkv = number("separate_qkv", 0) != 0;
+    cfg.sinusoidal = number("sinusoidal", 0) != 0;
+    cfg.pos_offset = (int)number("position_offset", 0);
+    cfg.embed_scale = (float)number("embed_scale", 1);
+    cfg.activation = (int)number("activation", rdlab::GELU_TANH);
     auto arr = info[1].As<Napi::Float32Array>();
     const size_t expected = Gpt2::parameter_count(cfg);
     if (arr.ElementLength() != expected)

@@ -15,8 +15,11 @@ namespace rdlab {
 
 Gpt2::Gpt2(const Gpt2Config& c, const float* p) : config(c) {
   if (c.C % c.H != 0) throw std::invalid_argument("n_embd must be divisible by n_head");
-  // Checkpoint order: wte, wpe, then per layer ln_1.{w,b}, c_attn.{w,b}, attn.c_proj.{w,b},
-  // ln_2.{w,b}, c_fc.{w,b}, mlp.c_proj.{w,b}; then ln_f.{w,b}.
+  // GPT-2's checkpoint order: wte, wpe, then per layer ln_1.{w,b}, c_attn.{w,b},
+  // attn.c_proj.{w,b}, ln_2.{w,b}, c_fc.{w,b}, mlp.c_proj.{w,b}; then ln_f.{w,b}.
+  // OPT and XGLM (modeling_opt.py, modeling_xglm.py): embed_tokens, embed_positions (OPT only),
+  // then per layer self_attn.{q,k,v,out}_proj.{w,b}, self_attn_layer_norm.{w,b},
+  // final_layer_norm.{w,b}, fc1.{w,b}, fc2.{w,b}; then the final LayerNorm.
   size_t at = 0;
   auto take = [&](size_t n) {
     tensor_offsets.push_back(at);
@@ -25,22 +28,36 @@ Gpt2::Gpt2(const Gpt2Config& c, const float* p) : config(c) {
     at += n;
     return o;
   };
-  const size_t C = c.C;
+  const size_t C = c.C, F = c.ffn();
+  const size_t rows = (size_t)c.P + c.pos_offset;
   wte = take((size_t)c.V * C);
-  wpe = take((size_t)c.P * C);
+  if (!c.sinusoidal) wpe = take(rows * C);
   for (int l = 0; l < c.L; l++) {
-    LayerOffsets lo;
-    lo.ln1w = take(C);
-    lo.ln1b = take(C);
-    lo.qkvw = take(C * 3 * C);
-    lo.qkvb = take(3 * C);
-    lo.attprojw = take(C * C);
-    lo.attprojb = take(C);
+    LayerOffsets lo{};
+    if (c.separate_qkv) {
+      lo.qw = take(C * C);
+      lo.qb = take(C);
+      lo.kw = take(C * C);
+      lo.kb = take(C);
+      lo.vw = take(C * C);
+      lo.vb = take(C);
+      lo.attprojw = take(C * C);
+      lo.attprojb = take(C);
+      lo.ln1w = take(C);
+      lo.ln1b = take(C);
+    } else {
+      lo.ln1w = take(C);
+      lo.ln1b = take(C);
+      lo.qkvw = take(C * 3 * C);
+      lo.qkvb = take(3 * C);
+      lo.attprojw = take(C * C);
+      lo.attprojb = take(C);
+    }
     lo.ln2w = take(C);
     lo.ln2b = take(C);
-    lo.fcw = take(C * 4 * C);
-    lo.fcb = take(4 * C);
-    lo.fcprojw = take(4 * C * C);
+    lo.fcw = take(C * F);
+    lo.fcb = take(F);
+    lo.fcprojw = take(F * C);
     lo.fcprojb = take(C);
     layers.push_back(lo);
   }
@@ -51,6 +68,79 @@ Gpt2::Gpt2(const Gpt2Config& c, const float* p) : config(c) {
   grads.assign(at, 0.0f);
   adam.m.assign(at, 0.0f);
   adam.v.assign(at, 0.0f);
+  if (c.sinusoidal) {
+    // transformers' XGLMSinusoidalPositionalEmbedding.get_embedding(P + 2, C, padding_idx=1):
+    // row r = [sin(r·f_0..f_{h-1}), cos(r·f_0..f_{h-1})], f_i = exp(−i·ln(10⁴)/(h − 1)), h = C/2,
+    // a zero column when C is odd, and the padding row zeroed. Computed in float32 as torch does.
+    const int half = c.C / 2;
+    const float step = (float)(std::log(10000.0) / (half - 1));
+    sinusoid_.assign(rows * C, 0.0f);
+    for (size_t r = 0; r < rows; r++) {
+      if (r == 1) continue;  // padding_idx
+      for (int i = 0; i < half; i++) {
+        const float angle = (float)r * std::exp((float)i * -step);
+        sinusoid_[r * C + i] = std::sin(angle);
+        sinusoid_[r * C + half + i] = std::cos(angle);
+      }
+    }
+  }
+}
+
+void Gpt2::proj_forward(float* out, const float* inp, size_t w, size_t b, int N, int I, int O) {
+  const float* P = params.data();
+  if (config.separate_qkv) linear_forward(out, O, inp, P + w, P + b, N, I, O);
+  else matmul_forward(out, inp, P + w, P + b, N, I, O);
+}
+
+void Gpt2::proj_backward(float* dinp, size_t w, size_t b, const float* dout, const float* inp, int N, int I, int O) {
+  const float* P = params.data();
+  float* G = grads.data();
+  if (config.separate_qkv) linear_backward(dinp, G + w, G + b, dout, O, inp, P + w, N, I, O, false);
+  else matmul_backward(dinp, G + w, G + b, dout, inp, P + w, N, I, O, false);
+}
+
+// qkv [N, 3C] = q | k | v, the layout attention reads: one GEMM for GPT-2's fused c_attn, three
+// side by side for q_proj, k_proj, v_proj. OPT multiplies q by 1/√D after q_proj where rdlab
+// scales the scores: the same product.
+void Gpt2::qkv_forward(float* qkv, const float* ln, const LayerOffsets& o, int N) {
+  const int C = config.C;
+  const float* P = params.data();
+  if (!config.separate_qkv) {
+    matmul_forward(qkv, ln, P + o.qkvw, P + o.qkvb, N, C, 3 * C);
+    return;
+  }
+  linear_forward(qkv, 3 * C, ln, P + o.qw, P + o.qb, N, C, C);
+  linear_forward(qkv + C, 3 * C, ln, P + o.kw, P + o.kb, N, C, C);
+  linear_forward(qkv + 2 * C, 3 * C, ln, P + o.vw, P + o.vb, N, C, C);
+}
+
+void Gpt2::qkv_backward(float* dln, const LayerOffsets& o, const float* dqkv, const float* ln, int N) {
+  const int C = config.C;
+  const float* P = params.data();
+  float* G = grads.data();
+  if (!config.separate_qkv) {
+    matmul_backward(dln, G + o.qkvw, G + o.qkvb, dqkv, ln, P + o.qkvw, N, C, 3 * C, false);
+    return;
+  }
+  linear_backward(dln, G + o.qw, G + o.qb, dqkv, 3 * C, ln, P + o.qw, N, C, C, false);
+  linear_backward(dln, G + o.kw, G + o.kb, dqkv + C, 3 * C, ln, P + o.kw, N, C, C, true);
+  linear_backward(dln, G + o.vw, G + o.vb, dqkv + 2 * C, 3 * C, ln, P + o.vw, N, C, C, true);
+}
+
+void Gpt2::act_forward(float* out, const float* inp, size_t n) {
+  switch (config.activation) {
+    case GELU_ERF: gelu_erf_forward(out, inp, n); break;
+    case RELU: relu_forward(out, inp, n); break;
+    default: gelu_forward(out, inp, n);
+  }
+}
+
+void Gpt2::act_backward(float* dinp, const float* inp, const float* dout, size_t n) {
+  switch (config.activation) {
+    case GELU_ERF: gelu_erf_backward(dinp, inp, dout, n); break;
+    case RELU: relu_backward(dinp, inp, dout, n); break;
+    default: gelu_backward(dinp, inp, dout, n);
+  }
 }
 
 void Gpt2::ensure(int B, int T) {
@@ -71,8 +161,8 @@ void Gpt2::ensure(int B, int T) {
   grow(ln2_, L * N * C);
   grow(ln2m_, L * N);
   grow(ln2r_, L * N);
-  grow(fch_, L * N * 4 * C);
-  grow(fchg_, L * N * 4 * C);
+  grow(fch_, L * N * config.ffn());
+  grow(fchg_, L * N * config.ffn());
   grow(lnf_, N * C);
   grow(lnfm_, N);
   grow(lnfr_, N);
@@ -81,7 +171,8 @@ void Gpt2::ensure(int B, int T) {
 void Gpt2::embed(const int32_t* ids, int B, int T, int offset, float* out) {
   const int C = config.C;
   const float* wte_p = params.data() + wte;
-  const float* wpe_p = params.data() + wpe;
+  const float* wpe_p = positions() + (size_t)config.pos_offset * C;
+  const float scale = config.embed_scale;
 #pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PARALLEL_MIN)
   for (int n = 0; n < B * T; n++) {
     int id = ids[n];
@@ -89,12 +180,15 @@ void Gpt2::embed(const int32_t* ids, int B, int T, int offset, float* out) {
     const float* e = wte_p + (size_t)id * C;
     const float* p = wpe_p + (size_t)(offset + n % T) * C;
     float* o = out + (size_t)n * C;
-    for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
+    if (scale == 1.0f)
+      for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
+    else  // XGLM: inputs_embeds = embed_tokens(ids) · embed_scale, then + positions
+      for (int i = 0; i < C; i++) o[i] = e[i] * scale + p[i];
   }
 }
 
 void Gpt2::run_blocks(int B, int T) {
-  const int N = B * T, C = config.C, H = config.H;
+  const int N = B * T, C = config.C, H = config.H, F = config.ffn();
   const float* P = params.data();
   for (int l = 0; l < config.L; l++) {
     const LayerOffsets& o = layers[l];
@@ -106,21 +200,21 @@ void Gpt2::run_blocks(int B, int T) {
     float* att = att_.data() + (size_t)l * B * H * T * T;
     float* atty = atty_.data() + (size_t)l * N * C;
     float* ln2 = ln2_.data() + (size_t)l * N * C;
-    float* fch = fch_.data() + (size_t)l * N * 4 * C;
-    float* fchg = fchg_.data() + (size_t)l * N * 4 * C;
+    float* fch = fch_.data() + (size_t)l * N * F;
+    float* fchg = fchg_.data() + (size_t)l * N * F;
     { Timed t(P_LAYERNORM); layernorm_forward(ln1, ln1m_.data() + (size_t)l * N, ln1r_.data() + (size_t)l * N, res, P + o.ln1w, P + o.ln1b, N, C, config.eps); }
-    { Timed t(P_MATMUL); matmul_forward(qkv, ln1, P + o.qkvw, P + o.qkvb, N, C, 3 * C); }
+    { Timed t(P_MATMUL); qkv_forward(qkv, ln1, o, N); }
     { Timed t(P_ATTENTION); attention_forward(atty, att, qkv, B, T, C, H); }
-    { Timed t(P_MATMUL); matmul_forward(mid, atty, P + o.attprojw, P + o.attprojb, N, C, C); }
+    { Timed t(P_MATMUL); proj_forward(mid, atty, o.attprojw, o.attprojb, N, C, C); }
     {
       Timed t(P_RESIDUAL);
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
       for (size_t i = 0; i < (size_t)N * C; i++) mid[i] += res[i];
     }
     { Timed t(P_LAYERNORM); layernorm_forward(ln2, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, mid, P + o.ln2w, P + o.ln2b, N, C, config.eps); }
-    { Timed t(P_MATMUL); matmul_forward(fch, ln2, P + o.fcw, P + o.fcb, N, C, 4 * C); }
-    { Timed t(P_GELU); gelu_forward(fchg, fch, (size_t)N * 4 * C); }
-    { Timed t(P_MATMUL); matmul_forward(next, fchg, P + o.fcprojw, P + o.fcprojb, N, 4 * C, C); }
+    { Timed t(P_MATMUL); proj_forward(fch, ln2, o.fcw, o.fcb, N, C, F); }
+    { Timed t(P_GELU); act_forward(fchg, fch, (size_t)N * F); }
+    { Timed t(P_MATMUL); proj_forward(next, fchg, o.fcprojw, o.fcprojb, N, F, C); }
     {
       Timed t(P_RESIDUAL);
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= PARALLEL_MIN)
@@ -203,7 +297,7 @@ void Gpt2::forward(const int32_t* ids, const float* mask, int B, int T, float* t
 }
 
 double Gpt2::backward(const float* coefficients) {
-  const int B = B_, T = T_, N = B * T, C = config.C, V = config.V, H = config.H, L = config.L;
+  const int B = B_, T = T_, N = B * T, C = config.C, V = config.V, H = config.H, L = config.L, F = config.ffn();
   std::fill(grads.begin(), grads.end(), 0.0f);
   const float* P = params.data();
   float* G = grads.data();
@@ -221,7 +315,7 @@ double Gpt2::backward(const float* coefficients) {
   dln_.resize((size_t)N * C);
   dqkv_.resize((size_t)N * 3 * C);
   datty_.resize((size_t)N * C);
-  dfch_.resize((size_t)N * 4 * C);
+  dfch_.resize((size_t)N * F);
   dlnf_.assign((size_t)N * C, 0.0f);
   attscratch_.resize((size_t)B * H * T);
   if (M_ > 0) {
@@ -241,31 +335,44 @@ double Gpt2::backward(const float* coefficients) {
     const float* att = att_.data() + (size_t)l * B * H * T * T;
     const float* atty = atty_.data() + (size_t)l * N * C;
     const float* ln2 = ln2_.data() + (size_t)l * N * C;
-    const float* fch = fch_.data() + (size_t)l * N * 4 * C;
-    const float* fchg = fchg_.data() + (size_t)l * N * 4 * C;
+    const float* fch = fch_.data() + (size_t)l * N * F;
+    const float* fchg = fchg_.data() + (size_t)l * N * F;
     // dres is the gradient of the block's output: the MLP branch, then the residual.
-    { Timed t(P_MATMUL_BWD); matmul_backward(dfch_.data(), G + o.fcprojw, G + o.fcprojb, dres_.data(), fchg, P + o.fcprojw, N, 4 * C, C, false); }
-    { Timed t(P_GELU_BWD); gelu_backward(dfch_.data(), fch, dfch_.data(), (size_t)N * 4 * C); }
-    { Timed t(P_MATMUL_BWD); matmul_backward(dln_.data(), G + o.fcw, G + o.fcb, dfch_.data(), ln2, P + o.fcw, N, C, 4 * C, false); }
+    { Timed t(P_MATMUL_BWD); proj_backward(dfch_.data(), o.fcprojw, o.fcprojb, dres_.data(), fchg, N, F, C); }
+    { Timed t(P_GELU_BWD); act_backward(dfch_.data(), fch, dfch_.data(), (size_t)N * F); }
+    { Timed t(P_MATMUL_BWD); proj_backward(dln_.data(), o.fcw, o.fcb, dfch_.data(), ln2, N, C, F); }
     { Timed t(P_LAYERNORM_BWD); layernorm_backward(dres_.data(), G + o.ln2w, G + o.ln2b, dln_.data(), mid, P + o.ln2w, ln2m_.data() + (size_t)l * N, ln2r_.data() + (size_t)l * N, N, C); }
     // dres is now the gradient of the attention's residual sum.
-    { Timed t(P_MATMUL_BWD); matmul_backward(datty_.data(), G + o.attprojw, G + o.attprojb, dres_.data(), atty, P + o.attprojw, N, C, C, false); }
+    { Timed t(P_MATMUL_BWD); proj_backward(datty_.data(), o.attprojw, o.attprojb, dres_.data(), atty, N, C, C); }
     { Timed t(P_ATTENTION_BWD); attention_backward(dqkv_.data(), datty_.data(), qkv, att, attscratch_.data(), B, T, C, H); }
-    { Timed t(P_MATMUL_BWD); matmul_backward(dln_.data(), G + o.qkvw, G + o.qkvb, dqkv_.data(), ln1, P + o.qkvw, N, C, 3 * C, false); }
+    { Timed t(P_MATMUL_BWD); qkv_backward(dln_.data(), o, dqkv_.data(), ln1, N); }
     { Timed t(P_LAYERNORM_BWD); layernorm_backward(dres_.data(), G + o.ln1w, G + o.ln1b, dln_.data(), res, P + o.ln1w, ln1m_.data() + (size_t)l * N, ln1r_.data() + (size_t)l * N, N, C); }
   }
   // Embeddings: scatter-add, sequential so equal ids add in a fixed order.
+  // OPT's learned table gets row t + 2; XGLM's sinusoids are constants, and its token rows get
+  // the gradient times the embedding scale.
   Timed t(P_EMBED_BWD);
+  const float scale = config.embed_scale;
   for (int n = 0; n < N; n++) {
     int id = ids_[n];
     if (id < 0 || id >= V) continue;
     float* dw = G + wte + (size_t)id * C;
-    float* dp = G + wpe + (size_t)(n % T) * C;
     const float* d = dres_.data() + (size_t)n * C;
-    for (int i = 0; i < C; i++) {
-      dw[i] += d[i];
-      dp[i] += d[i];
+    if (config.sinusoidal) {
+      for (int i = 0; i < C; i++) dw[i] += d[i] * scale;
+      continue;
     }
+    float* dp = G + wpe + (size_t)(config.pos_offset + n % T) * C;
+    if (scale == 1.0f)
+      for (int i = 0; i < C; i++) {
+        dw[i] += d[i];
+        dp[i] += d[i];
+      }
+    else
+      for (int i = 0; i < C; i++) {
+        dw[i] += d[i] * scale;
+        dp[i] += d[i];
+      }
   }
   return loss;
 }
@@ -289,14 +396,15 @@ void Gpt2::decoder_next(Decoder* d, const int32_t* ids, int n, float* logits_out
   const int B = d->B, C = config.C, H = config.H, D = C / H, Tmax = d->Tmax, pos = d->pos, N = B * n;
   if (pos + n > config.P) throw std::range_error("decoder: sequence longer than n_positions");
   const float* P = params.data();
-  std::vector<float> x((size_t)N * C), ln((size_t)N * C), qkv((size_t)N * 3 * C), y((size_t)N * C), tmp((size_t)N * C), fc((size_t)N * 4 * C);
+  const int F = config.ffn();
+  std::vector<float> x((size_t)N * C), ln((size_t)N * C), qkv((size_t)N * 3 * C), y((size_t)N * C), tmp((size_t)N * C), fc((size_t)N * F);
   std::vector<float> scores((size_t)B * H * (pos + n));  // attention weights, one row per (b, h)
   embed(ids, B, n, pos, x.data());
   const float scale = 1.0f / std::sqrt((float)D);
   for (int l = 0; l < config.L; l++) {
     const LayerOffsets& o = layers[l];
     layernorm_forward(ln.data(), nullptr, nullptr, x.data(), P + o.ln1w, P + o.ln1b, N, C, config.eps);
-    matmul_forward(qkv.data(), ln.data(), P + o.qkvw, P + o.qkvb, N, C, 3 * C);
+    qkv_forward(qkv.data(), ln.data(), o, N);
     float* kc = d->k.data() + (size_t)l * B * H * Tmax * D;
     float* vc = d->v.data() + (size_t)l * B * H * Tmax * D;
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * H * n * (pos + n) * D >= PARALLEL_MIN)
@@ -334,12 +442,12 @@ void Gpt2::decoder_next(Decoder* d, const int32_t* ids, int n, float* logits_out
         }
       }
     }
-    matmul_forward(tmp.data(), y.data(), P + o.attprojw, P + o.attprojb, N, C, C);
+    proj_forward(tmp.data(), y.data(), o.attprojw, o.attprojb, N, C, C);
     for (size_t i = 0; i < (size_t)N * C; i++) x[i] += tmp[i];
     layernorm_forward(ln.data(), nullptr, nullptr, x.data(), P + o.ln2w, P + o.ln2b, N, C, config.eps);
-    matmul_forward(fc.data(), ln.data(), P + o.fcw, P + o.fcb, N, C, 4 * C);
-    gelu_forward(fc.data(), fc.data(), (size_t)N * 4 * C);
-    matmul_forward(tmp.data(), fc.data(), P + o.fcprojw, P + o.fcprojb, N, 4 * C, C);
+    proj_forward(fc.data(), ln.data(), o.fcw, o.fcb, N, C, F);
+    act_forward(fc.data(), fc.data(), (size_t)N * F);
+    proj_forward(tmp.data(), fc.data(), o.fcprojw, o.fcprojb, N, F, C);
     for (size_t i = 0; i < (size_t)N * C; i++) x[i] += tmp[i];
   }
   std::vector<float> last((size_t)B * C);

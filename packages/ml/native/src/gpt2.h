@@ -13,14 +13,28 @@
 
 namespace rdlab {
 
+// Activations of the FFN (rdlab's DecoderConfig.activation).
+enum Activation : int { GELU_TANH = 0, GELU_ERF = 1, RELU = 2 };
+
+// One decoder description for GPT-2, OPT and XGLM (core's DecoderConfig); the defaults are GPT-2's,
+// so a GPT-2 runs exactly the code it ran before the families came.
 struct Gpt2Config {
   int V, P, C, L, H;
   float eps;
+  int F = 0;                  // FFN width; 0 means GPT-2's 4C
+  bool separate_qkv = false;  // OPT, XGLM: q/k/v/out_proj, fc1, fc2 are torch Linear [out, in]
+  bool sinusoidal = false;    // XGLM: positions are a constant table (no parameter, no gradient)
+  int pos_offset = 0;         // OPT, XGLM: position t reads row t + 2 of the table
+  float embed_scale = 1.0f;   // XGLM: token embeddings × √C (input only, not the tied head)
+  int activation = GELU_TANH;
+  int ffn() const { return F > 0 ? F : 4 * C; }
 };
 
-// Offsets of one layer's tensors within the parameter buffer.
+// Offsets of one layer's tensors within the parameter buffer. GPT-2 has the fused c_attn
+// (qkvw [C, 3C]); OPT and XGLM keep q, k and v apart (qw, kw, vw [C, C]) as their checkpoints do.
 struct LayerOffsets {
   size_t ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb;
+  size_t qw, qb, kw, kb, vw, vb;
 };
 
 struct Adam {
@@ -31,8 +45,10 @@ class Gpt2 {
  public:
   Gpt2(const Gpt2Config& config, const float* params);
   static size_t parameter_count(const Gpt2Config& c) {
-    const size_t C = c.C;
-    return (size_t)c.V * C + (size_t)c.P * C + (size_t)c.L * (12 * C * C + 13 * C) + 2 * C;
+    const size_t C = c.C, F = c.ffn();
+    const size_t positions = c.sinusoidal ? 0 : (size_t)(c.P + c.pos_offset) * C;
+    // Per block: q, k, v, out (4C² + 4C), two LayerNorms (4C), fc (CF + F), proj (FC + C).
+    return (size_t)c.V * C + positions + (size_t)c.L * (4 * C * C + 8 * C + 2 * C * F + F + C) + 2 * C;
   }
 
   const Gpt2Config config;
@@ -72,7 +88,17 @@ class Gpt2 {
 
  private:
   std::vector<LayerOffsets> layers;
-  size_t wte, wpe, lnfw, lnfb;
+  size_t wte, wpe = 0, lnfw, lnfb;
+  std::vector<float> sinusoid_;  // [P + pos_offset, C]: XGLM's positions
+  const float* positions() const { return config.sinusoidal ? sinusoid_.data() : params.data() + wpe; }
+
+  // The block's projections, as Conv1D [in, out] (GPT-2) or Linear [out, in] (OPT, XGLM).
+  void proj_forward(float* out, const float* inp, size_t w, size_t b, int N, int I, int O);
+  void proj_backward(float* dinp, size_t w, size_t b, const float* dout, const float* inp, int N, int I, int O);
+  void qkv_forward(float* qkv, const float* ln, const LayerOffsets& o, int N);
+  void qkv_backward(float* dln, const LayerOffsets& o, const float* dqkv, const float* ln, int N);
+  void act_forward(float* out, const float* inp, size_t n);
+  void act_backward(float* dinp, const float* inp, const float* dout, size_t n);
 
   // Training activations for the current (B, T), grown as needed.
   int B_ = 0, T_ = 0, M_ = 0;

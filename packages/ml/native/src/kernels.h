@@ -176,6 +176,84 @@ inline void gelu_backward(float* dinp, const float* inp, const float* dout, size
   });
 }
 
+// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7) over fast_exp, so the erf
+// GELU of OPT-style configs and XGLM (`gelu`, transformers' GELUActivation) vectorises as the
+// tanh one does; std::erf is a libm call.
+#pragma omp declare simd
+inline float fast_erf(float x) {
+  const float a = x < 0.0f ? -x : x;
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float y = 1.0f - poly * fast_exp(-a * a);
+  return x < 0.0f ? -y : y;
+}
+
+// GELU with erf: 0.5·x·(1 + erf(x/√2)) (XGLM's `gelu`).
+inline void gelu_erf_forward(float* out, const float* inp, size_t n) {
+  for_chunks(n, [=](size_t begin, size_t count) {
+    const float* x = inp + begin;
+    float* y = out + begin;
+#pragma omp simd
+    for (size_t i = 0; i < count; i++) y[i] = 0.5f * x[i] * (1.0f + fast_erf(x[i] * 0.70710678118654752f));
+  });
+}
+
+// dinp = dout · (Φ(x) + x·φ(x)) (overwrites).
+inline void gelu_erf_backward(float* dinp, const float* inp, const float* dout, size_t n) {
+  for_chunks(n, [=](size_t begin, size_t count) {
+    const float* x = inp + begin;
+    const float* dy = dout + begin;
+    float* dx = dinp + begin;
+#pragma omp simd
+    for (size_t i = 0; i < count; i++) {
+      const float v = x[i];
+      const float cdf = 0.5f * (1.0f + fast_erf(v * 0.70710678118654752f));
+      const float pdf = 0.39894228040143268f * fast_exp(-0.5f * v * v);
+      dx[i] = (cdf + v * pdf) * dy[i];
+    }
+  });
+}
+
+// ReLU (OPT's `relu`); the backward passes dout where the input was positive (torch's rule: 0 at 0).
+inline void relu_forward(float* out, const float* inp, size_t n) {
+  for_chunks(n, [=](size_t begin, size_t count) {
+#pragma omp simd
+    for (size_t i = 0; i < count; i++) out[begin + i] = inp[begin + i] > 0.0f ? inp[begin + i] : 0.0f;
+  });
+}
+
+inline void relu_backward(float* dinp, const float* inp, const float* dout, size_t n) {
+  for_chunks(n, [=](size_t begin, size_t count) {
+#pragma omp simd
+    for (size_t i = 0; i < count; i++) dinp[begin + i] = inp[begin + i] > 0.0f ? dout[begin + i] : 0.0f;
+  });
+}
+
+// out[N,O] (row stride ldo) = inp[N,I] · Wᵀ + bias[O]; W stored [out, in] as torch.nn.Linear
+// (OPT, XGLM). ldo > O writes q, k and v side by side into the [N, 3C] buffer attention reads.
+inline void linear_forward(float* out, int ldo, const float* inp, const float* W, const float* bias, int N, int I, int O) {
+  if (bias) {
+#pragma omp parallel for schedule(static) if ((size_t)N * O >= PARALLEL_MIN)
+    for (int n = 0; n < N; n++) std::memcpy(out + (size_t)n * ldo, bias, sizeof(float) * O);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, I, 1.0f, inp, I, W, I, bias ? 1.0f : 0.0f, out, ldo);
+}
+
+// Given dout[N,O] (row stride ldd): dinp[N,I] (+)= dout · W, dW[O,I] += doutᵀ · inp, dbias[O] += Σₙ dout.
+inline void linear_backward(float* dinp, float* dW, float* dbias, const float* dout, int ldd, const float* inp, const float* W, int N, int I, int O,
+                            bool accumulate_dinp) {
+  if (dinp) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, I, O, 1.0f, dout, ldd, W, I, accumulate_dinp ? 1.0f : 0.0f, dinp, I);
+  if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, N, 1.0f, dout, ldd, inp, I, 1.0f, dW, I);
+  if (dbias) {
+#pragma omp parallel for schedule(static) if ((size_t)N * O >= PARALLEL_MIN)
+    for (int o = 0; o < O; o++) {
+      float sum = 0.0f;
+      for (int n = 0; n < N; n++) sum += dout[(size_t)n * ldd + o];
+      dbias[o] += sum;
+    }
+  }
+}
+
 // Causal self-attention over qkv [B,T,3C] (q | k | v, heads of D contiguous), saving the
 // probabilities att [B,H,T,T]. Parallel over (b, h): each pair owns its rows.
 inline void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int H) {

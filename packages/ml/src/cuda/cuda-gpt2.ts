@@ -9,7 +9,7 @@
  * TensorFloat-32 GEMMs) or `bf16` (bf16 activations and GEMM inputs, fp32 master weights, Adam
  * and accumulation).
  */
-import type { Gpt2Config } from '@rdlab/core';
+import type { DecoderConfig } from '@rdlab/core';
 import type {
   CoefficientFn,
   EngineGeneration,
@@ -40,10 +40,14 @@ export class CudaGpt2 extends FlatGpt2<CudaGpt2Handle> {
   readonly backend = 'cuda';
 
   constructor(
-    config: Gpt2Config,
+    config: DecoderConfig,
     parameters: TensorMap,
     readonly precision: CudaPrecision = cudaPrecision(),
   ) {
+    if (config.family !== undefined && config.family !== 'gpt2')
+      throw new Error(
+        `the CUDA engine runs GPT-2 only, not ${config.family}: use --backend native`,
+      );
     super(config, parameters, (flat) => new (loadCudaAddon().CudaGpt2)(config, flat, precision));
   }
 

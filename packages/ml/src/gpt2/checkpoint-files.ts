@@ -1,9 +1,15 @@
 /**
- * A GPT-2 checkpoint on disk, in Hugging Face's layout: `config.json` + `model.safetensors`.
+ * A decoder checkpoint on disk, in Hugging Face's layout: `config.json` + `model.safetensors`,
+ * for GPT-2, OPT and XGLM (`model_type`).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Gpt2Config } from '@rdlab/core';
+import {
+  type DecoderActivation,
+  type DecoderConfig,
+  decoderSpec,
+  type Gpt2Config,
+} from '@rdlab/core';
 import { readSafetensors, type TensorMap, writeSafetensors } from '../safetensors.js';
 import { gpt2CheckpointTensors, gpt2ParametersFromCheckpoint } from './params.js';
 
@@ -35,11 +41,138 @@ export function gpt2ConfigFromJson(
   };
 }
 
+const ACTIVATIONS: readonly DecoderActivation[] = ['gelu_new', 'gelu', 'relu'];
+
+/**
+ * Reads a Hugging Face config.json of any supported family by its `model_type`: `gpt2`, `opt`
+ * (OPTConfig's names) or `xglm` (XGLMConfig's). Errors name the field. OPT-350m's layout
+ * (`word_embed_proj_dim` ≠ `hidden_size`: project_in/project_out; `do_layer_norm_before: false`:
+ * post-LN, no final LayerNorm) is refused rather than run wrong.
+ */
+export function decoderConfigFromJson(
+  json: Record<string, unknown>,
+  where = 'config.json',
+): DecoderConfig {
+  const type = json.model_type ?? 'gpt2';
+  if (type === 'gpt2') return gpt2ConfigFromJson(json, where);
+  const number = (key: string, fallback?: number): number => {
+    const v = json[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new Error(`${where}: '${key}' must be a number, got ${JSON.stringify(json[key])}`);
+    return v;
+  };
+  const refuse = (key: string, why: string): never => {
+    throw new Error(`${where}: '${key}' ${JSON.stringify(json[key])} is not supported: ${why}`);
+  };
+  const activation = json.activation_function ?? (type === 'opt' ? 'relu' : 'gelu');
+  if (!ACTIVATIONS.includes(activation as DecoderActivation))
+    refuse('activation_function', `rdlab runs ${ACTIVATIONS.join(', ')}`);
+  if (json.tie_word_embeddings === false)
+    refuse('tie_word_embeddings', 'untied lm_head weights are not supported');
+  if (type === 'opt') {
+    const C = number('hidden_size');
+    if (json.word_embed_proj_dim !== undefined && json.word_embed_proj_dim !== C)
+      refuse('word_embed_proj_dim', `≠ hidden_size ${C} needs project_in/project_out (OPT-350m)`);
+    if (json.do_layer_norm_before === false)
+      refuse('do_layer_norm_before', 'post-LayerNorm OPT (OPT-350m) is not supported');
+    if (json.enable_bias === false) refuse('enable_bias', 'OPT without biases is not supported');
+    if (json.layer_norm_elementwise_affine === false)
+      refuse('layer_norm_elementwise_affine', 'LayerNorms without weights are not supported');
+    // modeling_opt.py: OPTLearnedPositionalEmbedding has max_position_embeddings + 2 rows and
+    // reads row t + 2; nn.LayerNorm's default ε.
+    return {
+      family: 'opt',
+      vocab_size: number('vocab_size'),
+      n_positions: number('max_position_embeddings'),
+      n_embd: C,
+      n_layer: number('num_hidden_layers'),
+      n_head: number('num_attention_heads'),
+      layer_norm_epsilon: 1e-5,
+      ffn_dim: number('ffn_dim'),
+      activation: activation as DecoderActivation,
+      position_kind: 'learned',
+      position_offset: 2,
+      embed_scale: 1,
+    };
+  }
+  if (type === 'xglm') {
+    const C = number('d_model');
+    // modeling_xglm.py: XGLMSinusoidalPositionalEmbedding (offset 2, padding_idx 1), inputs ×
+    // √d_model when scale_embedding (the default), nn.LayerNorm's default ε.
+    return {
+      family: 'xglm',
+      vocab_size: number('vocab_size'),
+      n_positions: number('max_position_embeddings'),
+      n_embd: C,
+      n_layer: number('num_layers'),
+      n_head: number('attention_heads'),
+      layer_norm_epsilon: 1e-5,
+      ffn_dim: number('ffn_dim'),
+      activation: activation as DecoderActivation,
+      position_kind: 'sinusoidal',
+      position_offset: 2,
+      embed_scale: json.scale_embedding === false ? 1 : Math.sqrt(C),
+    };
+  }
+  throw new Error(
+    `${where}: 'model_type' ${JSON.stringify(type)} is not supported; rdlab runs gpt2, opt and xglm`,
+  );
+}
+
+/** The config.json Hugging Face reads back for this family. */
+export function decoderConfigJson(config: DecoderConfig): Record<string, unknown> {
+  const s = decoderSpec(config);
+  if (s.family === 'opt')
+    return {
+      model_type: 'opt',
+      architectures: ['OPTForCausalLM'],
+      vocab_size: s.vocab_size,
+      hidden_size: s.n_embd,
+      word_embed_proj_dim: s.n_embd,
+      num_hidden_layers: s.n_layer,
+      num_attention_heads: s.n_head,
+      ffn_dim: s.ffn_dim,
+      max_position_embeddings: s.n_positions,
+      do_layer_norm_before: true,
+      activation_function: s.activation,
+      enable_bias: true,
+      layer_norm_elementwise_affine: true,
+      pad_token_id: 1,
+      bos_token_id: 2,
+      eos_token_id: 2,
+      tie_word_embeddings: true,
+    };
+  if (s.family === 'xglm')
+    return {
+      model_type: 'xglm',
+      architectures: ['XGLMForCausalLM'],
+      vocab_size: s.vocab_size,
+      d_model: s.n_embd,
+      num_layers: s.n_layer,
+      attention_heads: s.n_head,
+      ffn_dim: s.ffn_dim,
+      max_position_embeddings: s.n_positions,
+      activation_function: s.activation,
+      scale_embedding: s.embed_scale !== 1,
+      pad_token_id: 1,
+      bos_token_id: 0,
+      eos_token_id: 2,
+      tie_word_embeddings: true,
+    };
+  return gpt2ConfigJson(config);
+}
+
 export function gpt2ConfigJson(config: Gpt2Config): Record<string, unknown> {
+  const { vocab_size, n_positions, n_embd, n_layer, n_head, layer_norm_epsilon } = config;
   return {
     model_type: 'gpt2',
     architectures: ['GPT2LMHeadModel'],
-    ...config,
+    vocab_size,
+    n_positions,
+    n_embd,
+    n_layer,
+    n_head,
+    layer_norm_epsilon,
     n_ctx: config.n_positions,
     activation_function: 'gelu_new',
     tie_word_embeddings: true,
@@ -48,17 +181,17 @@ export function gpt2ConfigJson(config: Gpt2Config): Record<string, unknown> {
 
 export async function readGpt2Checkpoint(
   dir: string,
-): Promise<{ config: Gpt2Config; parameters: TensorMap }> {
+): Promise<{ config: DecoderConfig; parameters: TensorMap }> {
   let configText: string;
   try {
     configText = await readFile(join(dir, 'config.json'), 'utf8');
   } catch {
-    throw new Error(`GPT-2 checkpoint ${dir}: config.json is missing`);
+    throw new Error(`checkpoint ${dir}: config.json is missing`);
   }
-  const config = gpt2ConfigFromJson(JSON.parse(configText), join(dir, 'config.json'));
+  const config = decoderConfigFromJson(JSON.parse(configText), join(dir, 'config.json'));
   const { tensors } = await readSafetensors(join(dir, 'model.safetensors')).catch(
     (error: Error) => {
-      throw new Error(`GPT-2 checkpoint ${dir}: cannot read model.safetensors (${error.message})`);
+      throw new Error(`checkpoint ${dir}: cannot read model.safetensors (${error.message})`);
     },
   );
   return { config, parameters: gpt2ParametersFromCheckpoint(tensors, config) };
@@ -66,12 +199,19 @@ export async function readGpt2Checkpoint(
 
 export async function writeGpt2Checkpoint(
   dir: string,
-  config: Gpt2Config,
+  config: DecoderConfig,
   parameters: TensorMap,
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'config.json'), `${JSON.stringify(gpt2ConfigJson(config), null, 2)}\n`);
-  await writeSafetensors(join(dir, 'model.safetensors'), gpt2CheckpointTensors(parameters), {
-    format: 'pt',
-  });
+  await writeFile(
+    join(dir, 'config.json'),
+    `${JSON.stringify(decoderConfigJson(config), null, 2)}\n`,
+  );
+  await writeSafetensors(
+    join(dir, 'model.safetensors'),
+    gpt2CheckpointTensors(parameters, config),
+    {
+      format: 'pt',
+    },
+  );
 }

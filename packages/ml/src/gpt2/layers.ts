@@ -125,24 +125,73 @@ export interface LayerCache {
   v: tf.Tensor4D; // [B, H, S, D]
 }
 
+/** GELU with erf, as torch's `gelu` (XGLM; transformers' GELUActivation). */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/**
+ * Where one block's tensors are and how they are stored: GPT-2's Conv1D weights [in, out] with
+ * the fused c_attn, or OPT's and XGLM's torch Linear [out, in] with q, k and v apart
+ * (modeling_opt.py, modeling_xglm.py). Names are full parameter names without `.weight`.
+ */
+export interface BlockLayout {
+  ln1: string;
+  ln2: string;
+  /** One fused projection (GPT-2) or q, k, v. */
+  qkv: string | readonly [string, string, string];
+  out: string;
+  fc: string;
+  proj: string;
+  /** Weights are [out, in] (torch Linear). */
+  transposed: boolean;
+  activation: 'gelu_new' | 'gelu' | 'relu';
+}
+
+/** GPT-2's block l. */
+export function gpt2BlockLayout(layer: number): BlockLayout {
+  const h = `h.${layer}`;
+  return {
+    ln1: `${h}.ln_1`,
+    ln2: `${h}.ln_2`,
+    qkv: `${h}.attn.c_attn`,
+    out: `${h}.attn.c_proj`,
+    fc: `${h}.mlp.c_fc`,
+    proj: `${h}.mlp.c_proj`,
+    transposed: false,
+    activation: 'gelu_new',
+  };
+}
+
+/** x [N, in] → x · W + b, W [in, out], or x · Wᵀ + b for a Linear's W [out, in]. */
+function dense(x: tf.Tensor2D, params: Params, name: string, transposed: boolean): tf.Tensor2D {
+  const w = param(params, `${name}.weight`) as tf.Tensor2D;
+  return tf.add(
+    linear(x, transposed ? (tf.transpose(w) as tf.Tensor2D) : w),
+    param(params, `${name}.bias`),
+  ) as tf.Tensor2D;
+}
+
 /** Causal self-attention; with `past`, keys and values of earlier positions come from the cache. */
 export function attention(
   x: tf.Tensor3D,
   params: Params,
-  prefix: string,
+  layout: BlockLayout,
   nHead: number,
   past: LayerCache | null,
 ): { y: tf.Tensor3D; cache: LayerCache } {
   const [B, T, C] = x.shape;
   const D = C / nHead;
-  const x2 = tf.reshape(x, [B * T, C]);
-  const qkv = tf.add(
-    linear(x2 as tf.Tensor2D, param(params, `${prefix}.c_attn.weight`) as tf.Tensor2D),
-    param(params, `${prefix}.c_attn.bias`),
-  ); // [B*T, 3C]
+  const x2 = tf.reshape(x, [B * T, C]) as tf.Tensor2D;
   const heads = (t: tf.Tensor) =>
     tf.transpose(tf.reshape(t, [B, T, nHead, D]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, T, D]
-  const [q, kNew, vNew] = tf.split(qkv, 3, 1).map(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  // GPT-2: one [B*T, 3C] product split in three; OPT/XGLM: q_proj, k_proj, v_proj. OPT scales q
+  // by 1/√D after q_proj, rdlab the scores: the same product.
+  const [q, kNew, vNew] = (
+    typeof layout.qkv === 'string'
+      ? tf.split(dense(x2, params, layout.qkv, layout.transposed), 3, 1)
+      : layout.qkv.map((name) => dense(x2, params, name, layout.transposed))
+  ).map(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
   const k = past ? (tf.concat([past.k, kNew], 2) as tf.Tensor4D) : kNew; // [B, H, S, D]
   const v = past ? (tf.concat([past.v, vNew], 2) as tf.Tensor4D) : vNew;
   const pastLength = past ? (past.k.shape[2] as number) : 0;
@@ -151,64 +200,42 @@ export function attention(
     causalMask(T, pastLength),
   ); // [B, H, T, S]
   const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, D]
-  const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, C]);
-  const out = tf.add(
-    linear(merged as tf.Tensor2D, param(params, `${prefix}.c_proj.weight`) as tf.Tensor2D),
-    param(params, `${prefix}.c_proj.bias`),
-  );
+  const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D;
+  const out = dense(merged, params, layout.out, layout.transposed);
   return { y: tf.reshape(out, [B, T, C]) as tf.Tensor3D, cache: { k, v } };
 }
 
-export function mlp(x: tf.Tensor3D, params: Params, prefix: string): tf.Tensor3D {
+export function mlp(x: tf.Tensor3D, params: Params, layout: BlockLayout): tf.Tensor3D {
   const [B, T, C] = x.shape;
-  const h = gelu(
-    tf.add(
-      linear(
-        tf.reshape(x, [B * T, C]) as tf.Tensor2D,
-        param(params, `${prefix}.c_fc.weight`) as tf.Tensor2D,
-      ),
-      param(params, `${prefix}.c_fc.bias`),
-    ),
-  );
-  const out = tf.add(
-    linear(h as tf.Tensor2D, param(params, `${prefix}.c_proj.weight`) as tf.Tensor2D),
-    param(params, `${prefix}.c_proj.bias`),
-  );
+  const pre = dense(tf.reshape(x, [B * T, C]) as tf.Tensor2D, params, layout.fc, layout.transposed); // [B*T, F]
+  const h =
+    layout.activation === 'relu'
+      ? tf.relu(pre)
+      : layout.activation === 'gelu'
+        ? geluErf(pre)
+        : gelu(pre);
+  const out = dense(h as tf.Tensor2D, params, layout.proj, layout.transposed);
   return tf.reshape(out, [B, T, C]) as tf.Tensor3D;
 }
 
-/** x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)) */
+/** x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)) (pre-LN: GPT-2, OPT, XGLM alike). */
 export function block(
   x: tf.Tensor3D,
   params: Params,
-  layer: number,
+  layout: BlockLayout,
   nHead: number,
   epsilon: number,
   past: LayerCache | null,
 ): { x: tf.Tensor3D; cache: LayerCache } {
-  const h = `h.${layer}`;
-  const a = attention(
+  const norm = (t: tf.Tensor, name: string) =>
     layerNorm(
-      x,
-      param(params, `${h}.ln_1.weight`),
-      param(params, `${h}.ln_1.bias`),
+      t,
+      param(params, `${name}.weight`),
+      param(params, `${name}.bias`),
       epsilon,
-    ) as tf.Tensor3D,
-    params,
-    `${h}.attn`,
-    nHead,
-    past,
-  );
+    ) as tf.Tensor3D;
+  const a = attention(norm(x, layout.ln1), params, layout, nHead, past);
   const x1 = tf.add(x, a.y) as tf.Tensor3D;
-  const m = mlp(
-    layerNorm(
-      x1,
-      param(params, `${h}.ln_2.weight`),
-      param(params, `${h}.ln_2.bias`),
-      epsilon,
-    ) as tf.Tensor3D,
-    params,
-    `${h}.mlp`,
-  );
+  const m = mlp(norm(x1, layout.ln2), params, layout);
   return { x: tf.add(x1, m) as tf.Tensor3D, cache: a.cache };
 }

@@ -4,7 +4,7 @@
  *
  * Legend: B batch, T positions, C n_embd, V vocabulary.
  */
-import type { Gpt2Config } from '@rdlab/core';
+import { type DecoderConfig, type DecoderSpec, decoderSpec } from '@rdlab/core';
 import * as tf from '@tensorflow/tfjs';
 import type {
   AdamOptions,
@@ -20,29 +20,79 @@ import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
 import { TfjsParameters } from '../tfjs-parameters.js';
 import {
+  type BlockLayout,
   block,
   embeddingLookup,
+  gpt2BlockLayout,
   type LayerCache,
   layerNorm,
   linear,
   param,
   targetLogprobs,
 } from './layers.js';
-import { gpt2ParameterShapes } from './params.js';
+import { decoderPrefix, gpt2ParameterShapes, sinusoidalPositions } from './params.js';
+
+/** Where a family keeps its embeddings, final LayerNorm and blocks (see BlockLayout). */
+interface DecoderLayout {
+  tokens: string;
+  positions: string | null;
+  finalNorm: string;
+  blocks: BlockLayout[];
+}
+
+function decoderLayout(s: DecoderSpec): DecoderLayout {
+  if (s.family === 'gpt2')
+    return {
+      tokens: 'wte.weight',
+      positions: 'wpe.weight',
+      finalNorm: 'ln_f',
+      blocks: Array.from({ length: s.n_layer }, (_, l) => gpt2BlockLayout(l)),
+    };
+  const pre = decoderPrefix(s);
+  return {
+    tokens: `${pre}embed_tokens.weight`,
+    positions: s.position_kind === 'learned' ? `${pre}embed_positions.weight` : null,
+    finalNorm: `${pre}${s.family === 'opt' ? 'final_layer_norm' : 'layer_norm'}`,
+    blocks: Array.from({ length: s.n_layer }, (_, l) => {
+      const h = `${pre}layers.${l}`;
+      return {
+        ln1: `${h}.self_attn_layer_norm`,
+        ln2: `${h}.final_layer_norm`,
+        qkv: [`${h}.self_attn.q_proj`, `${h}.self_attn.k_proj`, `${h}.self_attn.v_proj`],
+        out: `${h}.self_attn.out_proj`,
+        fc: `${h}.fc1`,
+        proj: `${h}.fc2`,
+        transposed: true,
+        activation: s.activation,
+      };
+    }),
+  };
+}
 
 export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
-  readonly config: Gpt2Config;
+  readonly config: DecoderConfig;
   readonly backend: string;
   protected readonly parameters: TfjsParameters;
   private trainable: readonly string[] | null = null;
+  private readonly spec: DecoderSpec;
+  private readonly layout: DecoderLayout;
+  /** XGLM's sinusoids `[P + offset, C]`, a constant (no gradient). */
+  private readonly sinusoids: Float32Array | null;
 
-  constructor(config: Gpt2Config, parameters: TensorMap) {
+  constructor(config: DecoderConfig, parameters: TensorMap) {
     super();
     if (config.n_embd % config.n_head !== 0)
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
     this.config = config;
+    this.spec = decoderSpec(config);
+    this.layout = decoderLayout(this.spec);
+    this.sinusoids =
+      this.spec.position_kind === 'sinusoidal'
+        ? sinusoidalPositions(config.n_positions + this.spec.position_offset, config.n_embd)
+        : null;
     this.backend = tf.getBackend();
-    this.parameters = new TfjsParameters(gpt2ParameterShapes(config), parameters, 'GPT-2');
+    const what = this.spec.family === 'gpt2' ? 'GPT-2' : this.spec.family.toUpperCase();
+    this.parameters = new TfjsParameters(gpt2ParameterShapes(config), parameters, what);
   }
 
   /** Final hidden states `[B, T, C]` and the updated caches. */
@@ -62,22 +112,34 @@ export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
     const offset = past?.[0] ? (past[0].k.shape[2] as number) : 0;
     if (offset + T > P)
       throw new RangeError(`GPT-2: ${offset + T} positions exceed n_positions = ${P}`);
+    const { layout, spec } = this;
+    // OPT and XGLM read position t from row t + 2 (modeling_opt.py's OPTLearnedPositionalEmbedding,
+    // modeling_xglm.py's XGLMSinusoidalPositionalEmbedding).
     const positions = new Int32Array(B * T);
-    for (let i = 0; i < positions.length; i++) positions[i] = offset + (i % T);
-    const tok = embeddingLookup(param(this.parameters.variables, 'wte.weight'), ids);
-    const pos = embeddingLookup(param(this.parameters.variables, 'wpe.weight'), positions);
+    for (let i = 0; i < positions.length; i++)
+      positions[i] = spec.position_offset + offset + (i % T);
+    let tok = embeddingLookup(param(this.parameters.variables, layout.tokens), ids); // [B*T, C]
+    // XGLM: inputs_embeds = embed_tokens(ids) · √d_model; the tied head uses the table unscaled.
+    if (spec.embed_scale !== 1) tok = tf.mul(tok, spec.embed_scale);
+    const pos = layout.positions
+      ? embeddingLookup(param(this.parameters.variables, layout.positions), positions)
+      : tf.gather(
+          tf.tensor2d(this.sinusoids as Float32Array, [P + spec.position_offset, C]),
+          tf.tensor1d(positions, 'int32'),
+        );
     let x = tf.reshape(tf.add(tok, pos), [B, T, C]) as tf.Tensor3D;
     const caches: LayerCache[] = [];
     for (let l = 0; l < L; l++) {
-      const out = block(x, this.parameters.variables, l, H, eps, past?.[l] ?? null);
+      const layer = layout.blocks[l] as BlockLayout;
+      const out = block(x, this.parameters.variables, layer, H, eps, past?.[l] ?? null);
       x = out.x;
       caches.push(out.cache);
     }
     return {
       x: layerNorm(
         x,
-        param(this.parameters.variables, 'ln_f.weight'),
-        param(this.parameters.variables, 'ln_f.bias'),
+        param(this.parameters.variables, `${layout.finalNorm}.weight`),
+        param(this.parameters.variables, `${layout.finalNorm}.bias`),
         eps,
       ) as tf.Tensor3D,
       caches,
@@ -88,7 +150,10 @@ export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
   private head(h: tf.Tensor2D): tf.Tensor2D {
     // An explicit transpose, not matMul's transposeB: the wasm backend's transposed-B matmul ran
     // at a seventh of its plain rate on [64, 128] × [4096, 128]ᵀ (58 ms of a 70 ms decode step).
-    return linear(h, tf.transpose(param(this.parameters.variables, 'wte.weight')) as tf.Tensor2D);
+    return linear(
+      h,
+      tf.transpose(param(this.parameters.variables, this.layout.tokens)) as tf.Tensor2D,
+    );
   }
 
   logits(batch: TokenBatch): Float32Array {

@@ -3,7 +3,7 @@
  * C++ over OpenBLAS and OpenMP (native/src/gpt2.cc), with the token choice in C++ too
  * (native/src/sampler.cc). What it shares with the CUDA engine is in `FlatGpt2`.
  */
-import type { Gpt2Config } from '@rdlab/core';
+import type { DecoderConfig } from '@rdlab/core';
 import type {
   CoefficientFn,
   EngineGeneration,
@@ -11,7 +11,7 @@ import type {
   GradientNorms,
   TokenBatch,
 } from '../engine.js';
-import { FlatGpt2 } from '../flat-gpt2.js';
+import { engineDecoderConfig, FlatGpt2 } from '../flat-gpt2.js';
 import { l2ByName } from '../gradient-norms.js';
 import type { TensorMap } from '../safetensors.js';
 import { loadAddon, type NativeGpt2Handle } from './addon.js';
@@ -19,8 +19,12 @@ import { loadAddon, type NativeGpt2Handle } from './addon.js';
 export class NativeGpt2 extends FlatGpt2<NativeGpt2Handle> {
   readonly backend = 'native';
 
-  constructor(config: Gpt2Config, parameters: TensorMap) {
-    super(config, parameters, (flat) => new (loadAddon().NativeGpt2)(config, flat));
+  constructor(config: DecoderConfig, parameters: TensorMap) {
+    super(
+      config,
+      parameters,
+      (flat) => new (loadAddon().NativeGpt2)(engineDecoderConfig(config), flat),
+    );
   }
 
   sample(prefixes: Int32Array, batchSize: number, options: EngineSampling): EngineGeneration {
