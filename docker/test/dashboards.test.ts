@@ -312,7 +312,7 @@ async function seed(url: string): Promise<void> {
               ['train/loss', 3 - step * 0.1],
               ['dropout/kept_fraction', cell.dropout === 'none' ? 1 : 0.2],
               ['importance/mean_weight', 0.9 + step * 0.01],
-              ['reward/mean', -1 + step * 0.05],
+              ['bi_objective_reward/mean', -1 + step * 0.05],
             ] as const
           ).map(([name, value]) => ({
             cell: cell.id,

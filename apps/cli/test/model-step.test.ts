@@ -62,7 +62,7 @@ describe("rdlab model step matches the authors' update", { skip }, () => {
           c.objective,
           '--likelihood',
           c.likelihood,
-          '--clip',
+          '--importance-weight-clip',
           `${c.importanceWeightClip.kind}:${c.importanceWeightClip.bound}`,
           '--backend',
           backend,
@@ -156,7 +156,7 @@ describe("rdlab model step matches the authors' update", { skip }, () => {
       rdlab([...base, '--batch', good, '--lr', '0.1']).stderr,
       /--lr and --out go together/,
     );
-    assert.equal(rdlab([...base, '--batch', good, '--clip', 'max:1']).code, 2);
+    assert.equal(rdlab([...base, '--batch', good, '--importance-weight-clip', 'max:1']).code, 2);
   });
 });
 
@@ -194,7 +194,7 @@ for (const family of ['opt', 'xglm']) {
             c.objective,
             '--likelihood',
             c.likelihood,
-            '--clip',
+            '--importance-weight-clip',
             `${c.importanceWeightClip.kind}:${c.importanceWeightClip.bound}`,
             '--backend',
             backend,

@@ -101,7 +101,7 @@ describe('a dropout kind registered in one file', () => {
 
   it('is applied in a reward-dropout step', () => {
     const batch = {
-      reward: [2.0, -1.0, 0.5, 1.5],
+      rewardModelScore: [2.0, -1.0, 0.5, 1.5],
       behaviorLikelihood: [0.3, 0.2, 0.25, 0.4],
       targetLikelihood: [0.3, 0.2, 0.25, 0.4],
     };
@@ -110,7 +110,7 @@ describe('a dropout kind registered in one file', () => {
       {
         objective: 'total',
         dropout: { kind: 'top', count: 2 },
-        importanceClip: { kind: 'norm', bound: 1 },
+        importanceWeightClip: { kind: 'norm', bound: 1 },
       },
       createRng(0),
     );

@@ -6,8 +6,8 @@
  * import { createRng, lossCoefficients } from '@rdlab/core';
  *
  * const { coefficients, metrics } = lossCoefficients(
- *   { reward: [2.1, -0.3, 0.8, 1.5], behaviorLikelihood: [0.3, 0.2, 0.25, 0.4], targetLikelihood: [0.28, 0.22, 0.2, 0.41] },
- *   { objective: 'bi-objective', dropout: { kind: 'quantile', gamma: 0.5 }, importanceClip: { kind: 'norm', bound: 1 } },
+ *   { rewardModelScore: [2.1, -0.3, 0.8, 1.5], behaviorLikelihood: [0.3, 0.2, 0.25, 0.4], targetLikelihood: [0.28, 0.22, 0.2, 0.41] },
+ *   { objective: 'bi-objective', dropout: { kind: 'quantile', gamma: 0.5 }, importanceWeightClip: { kind: 'norm', bound: 1 } },
  *   createRng(1),
  * );
  * // loss = mean_b(coefficients[b] · CE_b)

@@ -28,7 +28,7 @@ import {
   createRng,
   type Gpt2Config,
   gpt2ParameterCount,
-  type ImportanceClip,
+  type ImportanceWeightClip,
   type LikelihoodKind,
   type Objective,
   type Rng,
@@ -519,7 +519,8 @@ async function rewardDropoutStage(args: CheckArgs) {
     batchSize: raw.ids.length,
     length: (raw.ids[0] as number[]).length,
     behaviorLikelihood: Float64Array.from(raw.behaviorLikelihood),
-    reward: Float64Array.from(raw.reward),
+    // The fixture's `reward` is R, the reward-model score.
+    rewardModelScore: Float64Array.from(raw.reward),
   };
   const results = expected.cases.map((c) => {
     const dropout = resolveDropoutConfig(c.dropout);
@@ -528,7 +529,7 @@ async function rewardDropoutStage(args: CheckArgs) {
       objective: {
         objective: c.objective as Objective,
         dropout,
-        importanceClip: c.importanceWeightClip as ImportanceClip,
+        importanceWeightClip: c.importanceWeightClip as ImportanceWeightClip,
       },
       likelihood: c.likelihood as LikelihoodKind,
       rng: createRng(0, 'dropout'),
@@ -544,7 +545,9 @@ async function rewardDropoutStage(args: CheckArgs) {
       'coefficients',
     ] as const)
       (c[field] as number[]).forEach((x, b) => {
-        valueError = Math.max(valueError, close(out[field][b] as number, x));
+        // The fixture's `rewards` are r, the bi-objective rewards.
+        const got = field === 'rewards' ? out.biObjectiveRewards : out[field];
+        valueError = Math.max(valueError, close(got[b] as number, x));
       });
     const keptSame = Array.from(out.kept).every((k, b) => k === (c.kept as number[])[b]);
     const norms = c.gradientNorms as Record<string, number>;

@@ -14,10 +14,10 @@
  * after each epoch on a fixed-size subset of that epoch's samples.
  */
 import {
-  attributeReward,
   createRng,
   type EvaluationSpec,
   type LikelihoodKind,
+  rewardModelScores,
   type SweepSpec,
   textMetrics,
 } from '@rdlab/core';
@@ -119,7 +119,7 @@ function greedyReward(
     rng: createRng(0, 'greedy'),
   });
   const words = generatedRows(gen, tokenizer.eosId).map((r) => r.words);
-  return attributeReward(
+  return rewardModelScores(
     classify(reward, words, tokenizer.eosId),
     reward.numClasses,
     attributeIndex,
@@ -200,7 +200,7 @@ export function evaluateTarget(
     const acc = scoreSequences(behavior, gen.ids, gen.mask, B, likelihood);
     const words = generatedRows(gen, tokenizer.eosId).map((r) => r.words);
     const logits = classify(reward, words, tokenizer.eosId);
-    const r = attributeReward(logits, reward.numClasses, attributeIndex, 'probability');
+    const r = rewardModelScores(logits, reward.numClasses, attributeIndex, 'probability');
     chunk.forEach((prefix, b) => {
       perAcc.push(acc[b] as number);
       perReward.push(r[b] as number);

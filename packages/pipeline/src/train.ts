@@ -10,13 +10,13 @@
  * order are keyed by `cell.pair` (dataset, attribute, target, seed, …), never by the cell id.
  */
 import {
-  attributeReward,
   type Cell,
   createRng,
   dropoutLabel,
   type ObjectiveConfig,
   type ResolvedTarget,
   resolveTarget,
+  rewardModelScores,
   type SweepSpec,
   sequenceLikelihood,
 } from '@rdlab/core';
@@ -175,7 +175,12 @@ export function batchOf(
       { logprobs, mask, batchSize: B, length: T },
       spec.training.likelihood,
     ),
-    reward: attributeReward(logits, numClasses, attributeIndex, spec.training.rewardSignal),
+    rewardModelScore: rewardModelScores(
+      logits,
+      numClasses,
+      attributeIndex,
+      spec.training.rewardSignal,
+    ),
   };
 }
 
@@ -240,7 +245,7 @@ export async function trainCell(
   const objectiveConfig: ObjectiveConfig = {
     objective,
     dropout: cell.dropout,
-    importanceClip: importanceWeightClip,
+    importanceWeightClip,
   };
 
   // Resume from the last finished epoch, if any.

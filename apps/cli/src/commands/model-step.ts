@@ -9,7 +9,7 @@ import {
   type DropoutConfig,
   dropoutKinds,
   dropoutSyntax,
-  type ImportanceClip,
+  type ImportanceWeightClip,
   LIKELIHOOD_KINDS,
   type LikelihoodKind,
   OBJECTIVES,
@@ -33,7 +33,7 @@ export interface ModelStepOptions {
   dropout: string;
   objective: string;
   likelihood: string;
-  clip: string;
+  importanceWeightClip: string;
   seed: string;
   lr?: string;
   out?: string;
@@ -57,11 +57,13 @@ export function parseDropout(text: string): DropoutConfig {
   }
 }
 
-export function parseClip(text: string): ImportanceClip {
+export function parseImportanceWeightClip(text: string): ImportanceWeightClip {
   const [kind, bound] = text.split(':');
   if ((kind !== 'norm' && kind !== 'sample') || bound === undefined)
-    throw new CliError(`--clip: expected norm:<bound> or sample:<bound>, got '${text}'`);
-  return { kind, bound: number('--clip', bound, (x) => x > 0, 'a bound > 0') };
+    throw new CliError(
+      `--importance-weight-clip: expected norm:<bound> or sample:<bound>, got '${text}'`,
+    );
+  return { kind, bound: number('--importance-weight-clip', bound, (x) => x > 0, 'a bound > 0') };
 }
 
 function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
@@ -121,7 +123,8 @@ export async function readStepBatch(path: string, vocabSize: number): Promise<Be
     batchSize: B,
     length: T,
     behaviorLikelihood: vector('behaviorLikelihood', (x) => x >= 0 && x <= 1, 'a probability'),
-    reward: vector('reward', () => true, 'a finite number'),
+    // The batch file's `reward` is R, the reward-model score (the fixture's field name).
+    rewardModelScore: vector('reward', () => true, 'a finite number'),
   };
 }
 
@@ -129,7 +132,7 @@ export async function modelStep(options: ModelStepOptions): Promise<Record<strin
   const dropout = parseDropout(options.dropout);
   const objective: Objective = oneOf('objective', options.objective, OBJECTIVES);
   const likelihood: LikelihoodKind = oneOf('likelihood', options.likelihood, LIKELIHOOD_KINDS);
-  const importanceClip = parseClip(options.clip);
+  const importanceWeightClip = parseImportanceWeightClip(options.importanceWeightClip);
   const seed = number(
     '--seed',
     options.seed,
@@ -154,7 +157,7 @@ export async function modelStep(options: ModelStepOptions): Promise<Record<strin
       throw new CliError(
         `--batch: rows of ${batch.length} tokens exceed the model's ${lm.config.n_positions} positions`,
       );
-    const objectiveConfig = { objective, dropout, importanceClip };
+    const objectiveConfig = { objective, dropout, importanceWeightClip };
     const out = rewardDropoutGradients(lm, batch, {
       objective: objectiveConfig,
       likelihood,
@@ -173,7 +176,8 @@ export async function modelStep(options: ModelStepOptions): Promise<Record<strin
     return {
       loss: out.loss,
       targetLikelihood: Array.from(out.targetLikelihood),
-      rewards: Array.from(out.rewards),
+      // r, the bi-objective rewards, under the fixture's field name.
+      rewards: Array.from(out.biObjectiveRewards),
       multipliers: Array.from(out.multipliers),
       kept: Array.from(out.kept),
       weights: Array.from(out.weights),
@@ -204,7 +208,11 @@ export function registerModelStepCommand(model: Command): void {
     .option('--dropout <label>', dropoutKinds().map(dropoutSyntax).join(' | '), 'none')
     .option('--objective <name>', 'total (m = r − ln π̄) | bi-objective (m = r)', 'total')
     .option('--likelihood <kind>', 'mean | geometric', 'mean')
-    .option('--clip <clip>', 'importance weights: norm:<bound> | sample:<bound>', 'norm:1')
+    .option(
+      '--importance-weight-clip <clip>',
+      'w clipped by batch L2 norm or per sample: norm:<bound> | sample:<bound>',
+      'norm:1',
+    )
     .option('--seed <n>', 'seed of random dropout', '0')
     .option('--lr <x>', 'take the step with this learning rate (needs --out)')
     .option('--out <dir>', 'where the updated model is saved (needs --lr)')

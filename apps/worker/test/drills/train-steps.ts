@@ -47,13 +47,13 @@ const nextBatch = () => ({
   batchSize: B,
   length: T,
   behaviorLikelihood: Float64Array.from({ length: B }, () => 0.01 + 0.1 * rng.uniform()),
-  reward: Float64Array.from({ length: B }, () => rng.normal()),
+  rewardModelScore: Float64Array.from({ length: B }, () => rng.normal()),
 });
 const options = {
   objective: {
     objective: 'total',
     dropout: { kind: 'quantile', gamma: 0.5 },
-    importanceClip: { kind: 'norm', bound: 1 },
+    importanceWeightClip: { kind: 'norm', bound: 1 },
   },
   likelihood: 'mean',
   adam: { learningRate: 1e-4 },

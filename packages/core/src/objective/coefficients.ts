@@ -13,7 +13,11 @@
  */
 import type { Rng } from '../rng.js';
 import { applyDropout, type DropoutConfig } from './dropout.js';
-import { DEFAULT_IMPORTANCE_CLIP, type ImportanceClip, importanceWeights } from './importance.js';
+import {
+  DEFAULT_IMPORTANCE_WEIGHT_CLIP,
+  type ImportanceWeightClip,
+  importanceWeights,
+} from './importance.js';
 import { assertSameLength, biObjectiveReward, LIKELIHOOD_EPS, type Objective } from './reward.js';
 
 export interface ObjectiveConfig {
@@ -21,13 +25,13 @@ export interface ObjectiveConfig {
   objective: Objective;
   dropout: DropoutConfig;
   /** @defaultValue { kind: 'norm', bound: 1.0 } */
-  importanceClip: ImportanceClip;
+  importanceWeightClip: ImportanceWeightClip;
 }
 
 /** One training batch as the objective sees it: one number per sequence. */
 export interface ObjectiveBatch {
-  /** R(τ): reward-model logit or probability of the target attribute. */
-  reward: ArrayLike<number>;
+  /** R(τ): the reward-model score, the target attribute's logit or probability. */
+  rewardModelScore: ArrayLike<number>;
   /** β̄(τ): behaviour likelihood, computed when the sample was drawn. */
   behaviorLikelihood: ArrayLike<number>;
   /** π̄(τ): target likelihood under the current parameters. */
@@ -38,7 +42,7 @@ export interface LossCoefficients {
   /** w_b · m_b · kept_b: multiplies CE_b in the loss. */
   coefficients: Float64Array;
   /** r = R + ln(β̄ + ε), the bi-objective reward dropout decides on. */
-  rewards: Float64Array;
+  biObjectiveRewards: Float64Array;
   /** m: ℜ = r − ln(π̄ + ε) for `total`, r for `bi-objective`. */
   multipliers: Float64Array;
   /** 1 where the sample was kept. */
@@ -54,10 +58,10 @@ export function lossCoefficients(
   config: ObjectiveConfig,
   rng: Rng,
 ): LossCoefficients {
-  const { reward, behaviorLikelihood, targetLikelihood } = batch;
-  assertSameLength('lossCoefficients', reward, behaviorLikelihood);
-  assertSameLength('lossCoefficients', reward, targetLikelihood);
-  const rewards = biObjectiveReward(reward, behaviorLikelihood);
+  const { rewardModelScore, behaviorLikelihood, targetLikelihood } = batch;
+  assertSameLength('lossCoefficients', rewardModelScore, behaviorLikelihood);
+  assertSameLength('lossCoefficients', rewardModelScore, targetLikelihood);
+  const rewards = biObjectiveReward(rewardModelScore, behaviorLikelihood);
   const dropout = applyDropout(rewards, config.dropout, rng);
   const multipliers = Float64Array.from(rewards, (r, b) =>
     config.objective === 'total'
@@ -67,7 +71,7 @@ export function lossCoefficients(
   const weights = importanceWeights(
     targetLikelihood,
     behaviorLikelihood,
-    config.importanceClip ?? DEFAULT_IMPORTANCE_CLIP,
+    config.importanceWeightClip ?? DEFAULT_IMPORTANCE_WEIGHT_CLIP,
   );
   const coefficients = new Float64Array(rewards.length);
   for (let b = 0; b < coefficients.length; b++) {
@@ -75,19 +79,20 @@ export function lossCoefficients(
       (weights[b] as number) * (multipliers[b] as number) * (dropout.kept[b] as number);
   }
   const metrics: Record<string, number> = {
-    'reward/mean': mean(rewards),
-    'reward/std': std(rewards),
-    'reward/mean_multiplier': mean(multipliers),
+    // r is the bi-objective reward, R the reward model's score (the paper's letters).
+    'bi_objective_reward/mean': mean(rewards),
+    'bi_objective_reward/std': std(rewards),
+    'multiplier/mean': mean(multipliers),
     'dropout/kept_fraction': mean(dropout.kept),
     'importance/mean_weight': mean(weights),
     'behavior/mean_likelihood': mean(behaviorLikelihood),
     'target/mean_likelihood': mean(targetLikelihood),
-    'reward_model/mean': mean(reward),
+    'reward_model/mean': mean(rewardModelScore),
   };
   if (dropout.threshold !== null) metrics['dropout/threshold'] = dropout.threshold;
   return {
     coefficients,
-    rewards,
+    biObjectiveRewards: rewards,
     multipliers,
     kept: dropout.kept,
     weights,

@@ -5,23 +5,23 @@
  */
 import { assertSameLength, LIKELIHOOD_EPS } from './reward.js';
 
-export const IMPORTANCE_CLIPS = ['norm', 'sample', 'none'] as const;
-export type ImportanceClipKind = (typeof IMPORTANCE_CLIPS)[number];
+export const IMPORTANCE_WEIGHT_CLIPS = ['norm', 'sample', 'none'] as const;
+export type ImportanceWeightClipKind = (typeof IMPORTANCE_WEIGHT_CLIPS)[number];
 
-export interface ImportanceClip {
+export interface ImportanceWeightClip {
   /** `norm`: rescale the batch vector to ‖w‖₂ ≤ bound; `sample`: min(w, bound) per sample. */
-  kind: ImportanceClipKind;
+  kind: ImportanceWeightClipKind;
   /** @defaultValue 1.0 */
   bound: number;
 }
 
-export const DEFAULT_IMPORTANCE_CLIP: ImportanceClip = { kind: 'norm', bound: 1.0 };
+export const DEFAULT_IMPORTANCE_WEIGHT_CLIP: ImportanceWeightClip = { kind: 'norm', bound: 1.0 };
 
 /** w_b = (π̄_b + ε)/(β̄_b + ε), then clipped. */
 export function importanceWeights(
   targetLikelihood: ArrayLike<number>,
   behaviorLikelihood: ArrayLike<number>,
-  clip: ImportanceClip = DEFAULT_IMPORTANCE_CLIP,
+  clip: ImportanceWeightClip = DEFAULT_IMPORTANCE_WEIGHT_CLIP,
 ): Float64Array {
   assertSameLength('importanceWeights', targetLikelihood, behaviorLikelihood);
   if (!(clip.bound > 0))

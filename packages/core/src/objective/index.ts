@@ -26,10 +26,10 @@ export {
 } from './dropout.js';
 export { dropoutLabel, dropoutSyntax, parseDropoutLabel } from './dropout-label.js';
 export {
-  DEFAULT_IMPORTANCE_CLIP,
-  IMPORTANCE_CLIPS,
-  type ImportanceClip,
-  type ImportanceClipKind,
+  DEFAULT_IMPORTANCE_WEIGHT_CLIP,
+  IMPORTANCE_WEIGHT_CLIPS,
+  type ImportanceWeightClip,
+  type ImportanceWeightClipKind,
   importanceWeights,
 } from './importance.js';
 export {
@@ -40,12 +40,12 @@ export {
 } from './likelihood.js';
 export { quantile } from './quantile.js';
 export {
-  attributeReward,
   biObjectiveReward,
   LIKELIHOOD_EPS,
   OBJECTIVES,
   type Objective,
   REWARD_SIGNALS,
   type RewardSignal,
+  rewardModelScores,
   totalReward,
 } from './reward.js';

@@ -6,7 +6,7 @@ import { applyDropout, dropoutKinds } from './dropout.js';
 import { importanceWeights } from './importance.js';
 import { sequenceLikelihood } from './likelihood.js';
 import { quantile } from './quantile.js';
-import { attributeReward, biObjectiveReward, totalReward } from './reward.js';
+import { biObjectiveReward, rewardModelScores, totalReward } from './reward.js';
 
 const close = (actual: ArrayLike<number>, expected: number[], tol = 1e-12) => {
   assert.equal(actual.length, expected.length);
@@ -77,14 +77,17 @@ describe('rewards', () => {
 
   it('reads R as the attribute logit or its softmax probability', () => {
     const logits = [1, 2, 0, 0.5, 0.5, 0.5]; // two rows, three classes
-    close(attributeReward(logits, 3, 1), [2, 0.5]);
+    close(rewardModelScores(logits, 3, 1), [2, 0.5]);
     const e = [Math.E ** 1, Math.E ** 2, 1];
     close(
-      attributeReward(logits, 3, 1, 'probability'),
+      rewardModelScores(logits, 3, 1, 'probability'),
       [e[1]! / (e[0]! + e[1]! + e[2]!), 1 / 3],
       1e-15,
     );
-    assert.throws(() => attributeReward(logits, 3, 3), /attribute must be an integer in \[0, 3\)/);
+    assert.throws(
+      () => rewardModelScores(logits, 3, 3),
+      /attribute must be an integer in \[0, 3\)/,
+    );
   });
 });
 
@@ -168,7 +171,7 @@ describe('dropout', () => {
 
 describe('lossCoefficients', () => {
   const batch = {
-    reward: [2.1, -0.3, 0.8, 1.5],
+    rewardModelScore: [2.1, -0.3, 0.8, 1.5],
     behaviorLikelihood: [0.3, 0.2, 0.25, 0.4],
     targetLikelihood: [0.28, 0.22, 0.2, 0.41],
   };
@@ -179,13 +182,13 @@ describe('lossCoefficients', () => {
       {
         objective: 'total',
         dropout: { kind: 'quantile', gamma: 0.5 },
-        importanceClip: { kind: 'norm', bound: 1 },
+        importanceWeightClip: { kind: 'norm', bound: 1 },
       },
       createRng(1),
     );
     // r = R + ln(β̄ + 1e-5) decides the dropout, whatever the objective.
     close(
-      out.rewards,
+      out.biObjectiveRewards,
       [0.8960605284518541, -1.9093879136840586, -0.5862543619198692, 0.5837342678133502],
     );
     assert.deepEqual(Array.from(out.kept), [1, 0, 0, 1]);
@@ -200,7 +203,7 @@ describe('lossCoefficients', () => {
     close(out.coefficients, [1.0423763276800793, 0, 0, 0.7786376122820685]);
     assert.equal(out.metrics['dropout/kept_fraction'], 0.5);
     close([out.metrics['dropout/threshold']!], [-0.0012600470532594388]);
-    close([out.metrics['reward/std']!], [std(out.rewards)]);
+    close([out.metrics['bi_objective_reward/std']!], [std(out.biObjectiveRewards)]);
   });
 
   it('multiplies by r itself for the bi-objective variant, with the same samples kept', () => {
@@ -209,12 +212,12 @@ describe('lossCoefficients', () => {
       {
         objective: 'bi-objective',
         dropout: { kind: 'quantile', gamma: 0.5 },
-        importanceClip: { kind: 'norm', bound: 1 },
+        importanceWeightClip: { kind: 'norm', bound: 1 },
       },
       createRng(1),
     );
     assert.deepEqual(Array.from(out.kept), [1, 0, 0, 1]);
-    close(out.multipliers, Array.from(out.rewards));
+    close(out.multipliers, Array.from(out.biObjectiveRewards));
     close(out.coefficients, [0.43062995760812045, 0, 0, 0.3080830968009659]);
     close([weightedLoss(out.coefficients, [3.0, 2.5, 4.0, 1.0])], [0.39999324240633183]);
   });
@@ -222,13 +225,17 @@ describe('lossCoefficients', () => {
   it('uses ℜ = R + ln β̄ − ln π̄ as the total multiplier', () => {
     const out = lossCoefficients(
       batch,
-      { objective: 'total', dropout: { kind: 'none' }, importanceClip: { kind: 'none', bound: 1 } },
+      {
+        objective: 'total',
+        dropout: { kind: 'none' },
+        importanceWeightClip: { kind: 'none', bound: 1 },
+      },
       createRng(1),
     );
     close(
       out.multipliers,
       totalReward(
-        batch.reward,
+        batch.rewardModelScore,
         batch.behaviorLikelihood,
         batch.targetLikelihood,
       ) as unknown as number[],

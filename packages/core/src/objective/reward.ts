@@ -16,25 +16,27 @@ export type RewardSignal = (typeof REWARD_SIGNALS)[number];
 
 /** r_b = R_b + ln(β̄_b + ε). */
 export function biObjectiveReward(
-  reward: ArrayLike<number>,
+  rewardModelScore: ArrayLike<number>,
   behaviorLikelihood: ArrayLike<number>,
 ): Float64Array {
-  assertSameLength('biObjectiveReward', reward, behaviorLikelihood);
-  const out = new Float64Array(reward.length);
+  assertSameLength('biObjectiveReward', rewardModelScore, behaviorLikelihood);
+  const out = new Float64Array(rewardModelScore.length);
   for (let b = 0; b < out.length; b++) {
-    out[b] = (reward[b] as number) + Math.log((behaviorLikelihood[b] as number) + LIKELIHOOD_EPS);
+    out[b] =
+      (rewardModelScore[b] as number) +
+      Math.log((behaviorLikelihood[b] as number) + LIKELIHOOD_EPS);
   }
   return out;
 }
 
 /** ℜ_b = R_b + ln(β̄_b + ε) − ln(π̄_b + ε): the bi-objective reward plus the entropy reward. */
 export function totalReward(
-  reward: ArrayLike<number>,
+  rewardModelScore: ArrayLike<number>,
   behaviorLikelihood: ArrayLike<number>,
   targetLikelihood: ArrayLike<number>,
 ): Float64Array {
-  assertSameLength('totalReward', reward, targetLikelihood);
-  const out = biObjectiveReward(reward, behaviorLikelihood);
+  assertSameLength('totalReward', rewardModelScore, targetLikelihood);
+  const out = biObjectiveReward(rewardModelScore, behaviorLikelihood);
   for (let b = 0; b < out.length; b++) {
     out[b] = (out[b] as number) - Math.log((targetLikelihood[b] as number) + LIKELIHOOD_EPS);
   }
@@ -45,7 +47,7 @@ export function totalReward(
  * R(τ) from the reward model's class logits `[B, C]` row-major: the raw logit of the target
  * attribute (the authors' default) or its softmax probability.
  */
-export function attributeReward(
+export function rewardModelScores(
   logits: ArrayLike<number>,
   numClasses: number,
   attribute: number,
@@ -53,12 +55,12 @@ export function attributeReward(
 ): Float64Array {
   if (!(Number.isInteger(attribute) && attribute >= 0 && attribute < numClasses)) {
     throw new RangeError(
-      `attributeReward: attribute must be an integer in [0, ${numClasses}), got ${attribute}`,
+      `rewardModelScores: attribute must be an integer in [0, ${numClasses}), got ${attribute}`,
     );
   }
   if (logits.length % numClasses !== 0) {
     throw new RangeError(
-      `attributeReward: ${logits.length} logits is not a multiple of ${numClasses} classes`,
+      `rewardModelScores: ${logits.length} logits is not a multiple of ${numClasses} classes`,
     );
   }
   const B = logits.length / numClasses;

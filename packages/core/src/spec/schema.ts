@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { DATASET_FORMAT_NAMES, DATASET_FORMATS, NEWS_TEXT_FIELDS } from '../datasets.js';
 import { CLASSIFIER_PRESET_NAMES, LM_PRESET_NAMES } from '../models.js';
-import { IMPORTANCE_CLIPS } from '../objective/importance.js';
+import { IMPORTANCE_WEIGHT_CLIPS } from '../objective/importance.js';
 import { LIKELIHOOD_KINDS } from '../objective/likelihood.js';
 import { OBJECTIVES, REWARD_SIGNALS } from '../objective/reward.js';
 import { didYouMean } from './did-you-mean.js';
@@ -193,7 +193,7 @@ export const trainingSchema = strict({
   repetitionPenalty: z.number().min(1).default(1.0),
   /** Importance-weight clipping: batch L2 norm (`norm`) or per sample (`sample`). @defaultValue { kind: 'norm', bound: 1 } */
   importanceWeightClip: strict({
-    kind: z.enum(IMPORTANCE_CLIPS).default('norm'),
+    kind: z.enum(IMPORTANCE_WEIGHT_CLIPS).default('norm'),
     bound: positive().default(1.0),
   }).prefault({}),
   /** β̄ and π̄: mean token probability or geometric mean. @defaultValue 'mean' */

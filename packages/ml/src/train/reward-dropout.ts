@@ -24,8 +24,8 @@ export interface BehaviorBatch {
   length: number;
   /** β̄ per sample, from the bootstrap. */
   behaviorLikelihood: ArrayLike<number>;
-  /** R per sample (logit or probability of the cell's attribute). */
-  reward: ArrayLike<number>;
+  /** R per sample: the reward-model score (logit or probability of the cell's attribute). */
+  rewardModelScore: ArrayLike<number>;
 }
 
 export interface RewardDropoutOptions {
@@ -41,8 +41,8 @@ export interface RewardDropoutOptions {
 export interface RewardDropoutDetail {
   /** π̄ under the parameters before the step. */
   targetLikelihood: Float64Array;
-  /** r = R + ln(β̄ + ε). */
-  rewards: Float64Array;
+  /** r = R + ln(β̄ + ε), the bi-objective reward. */
+  biObjectiveRewards: Float64Array;
   /** m: ℜ or r. */
   multipliers: Float64Array;
   kept: Uint8Array;
@@ -50,7 +50,7 @@ export interface RewardDropoutDetail {
   weights: Float64Array;
   /** w · m · kept. */
   coefficients: Float64Array;
-  /** Namespaced scalars: reward/*, dropout/*, importance/*, behavior/*, target/*. */
+  /** Namespaced scalars: bi_objective_reward/*, reward_model/*, dropout/*, importance/*, … */
   metrics: Record<string, number>;
 }
 
@@ -70,7 +70,11 @@ function coefficientsOf(batch: BehaviorBatch, options: RewardDropoutOptions) {
       options.likelihood,
     );
     const out = lossCoefficients(
-      { reward: batch.reward, behaviorLikelihood: batch.behaviorLikelihood, targetLikelihood },
+      {
+        rewardModelScore: batch.rewardModelScore,
+        behaviorLikelihood: batch.behaviorLikelihood,
+        targetLikelihood,
+      },
       options.objective,
       options.rng,
     );

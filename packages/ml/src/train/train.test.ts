@@ -110,7 +110,7 @@ describe('trainers on tfjs wasm', () => {
     const objective = {
       objective: 'bi-objective',
       dropout: { kind: 'quantile', gamma: 0.5 },
-      importanceClip: { kind: 'norm', bound: 1 },
+      importanceWeightClip: { kind: 'norm', bound: 1 },
     } as const;
     // What core says, from π̄ under the parameters before the step.
     const logp = model.tokenLogprobs({ ids: gen.ids, batchSize: B, length: T });
@@ -121,7 +121,7 @@ describe('trainers on tfjs wasm', () => {
       length: T,
     });
     const expected = lossCoefficients(
-      { reward, behaviorLikelihood, targetLikelihood },
+      { rewardModelScore: reward, behaviorLikelihood, targetLikelihood },
       objective,
       createRng(11),
     );
@@ -137,7 +137,7 @@ describe('trainers on tfjs wasm', () => {
     });
     const out = rewardDropoutStep(
       model,
-      { ...gen, behaviorLikelihood, reward },
+      { ...gen, behaviorLikelihood, rewardModelScore: reward },
       { objective, likelihood: 'mean', adam: { learningRate: 1e-3 }, rng: createRng(11) },
     );
     Array.from(expected.coefficients).forEach((c, b) => {
@@ -174,13 +174,13 @@ describe('trainers on tfjs wasm', () => {
         batchSize: B,
         length: batch.length,
         behaviorLikelihood: [0.1, 0.1, 0.1, 0.1],
-        reward: [1, 1, 1, 1],
+        rewardModelScore: [1, 1, 1, 1],
       },
       {
         objective: {
           objective: 'bi-objective',
           dropout: { kind: 'threshold', delta: 100 },
-          importanceClip: { kind: 'norm', bound: 1 },
+          importanceWeightClip: { kind: 'norm', bound: 1 },
         },
         likelihood: 'mean',
         adam: { learningRate: 1e-2 },
