@@ -203,7 +203,7 @@ export const schemas = [
     type: 'object',
     additionalProperties: true,
     description:
-      'The compute plan (planSweep of @rdlab/pipeline): cells, shards, samples, training steps, stages, and estimates per backend (seconds per stage and total)',
+      'The compute plan (planSweep of @rdlab/plan): cells, shards, samples, training steps, stages, and estimates per backend (seconds per stage and total)',
   },
   {
     $id: 'Worker',

@@ -57,7 +57,7 @@ const median = (values: number[]) => {
 
 const rows: Record<
   string,
-  { importMs: number; startupMs: number; rssMiB: number; heapMiB: number }
+  { importMs: number; startupMs: number; rssMiB: number; heapMiB: number; tfjs: boolean }
 > = {};
 for (const [name, entry] of Object.entries(ENTRIES)) {
   once(entry); // warm tsx's transform cache

@@ -16,10 +16,10 @@
  * rest wait in Postgres, not in the queue. A small sweep submitted after a huge one therefore
  * starts after at most that many jobs of each experiment ahead of it.
  */
-import { type Cell, contentHash, expandSweep, type SweepSpec, sweepSpecSchema } from '@rdlab/core';
-import type { Db, Experiment, Repositories } from '@rdlab/db';
+import { type SweepSpec, sweepSpecSchema } from '@rdlab/core';
+import type { Cell, Db, Experiment, Repositories } from '@rdlab/db';
 import { catalogJob, type JobName, type JobPayload, jobId } from '@rdlab/jobs';
-import { cellResultKey, manifestKey, type PreparedManifest } from '@rdlab/pipeline';
+import { cellResultKey, manifestKey, type PreparedManifest, specKeyOf } from '@rdlab/plan';
 import { type ArtifactStore, getJson, putJson } from '@rdlab/store';
 import type { Queue } from 'bullmq';
 
@@ -42,14 +42,11 @@ interface Need {
 
 const IN_FLIGHT = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
-/** The artifact key of an experiment's resolved spec (written by the API at submission). */
-export const specKeyOf = (spec: SweepSpec) => `specs/${contentHash(spec).slice(0, 24)}.json`;
-
 export class Scheduler {
   private readonly cap: number;
   /** Artifacts seen to exist: keys are immutable, so a yes stays a yes. */
   private readonly existing = new Set<string>();
-  private readonly specs = new Map<string, { spec: SweepSpec; cells: Cell[] }>();
+  private readonly specs = new Map<string, SweepSpec>();
   private readonly log: (line: string) => void;
 
   constructor(
@@ -83,22 +80,28 @@ export class Scheduler {
     return true;
   }
 
-  private async specOf(experiment: Experiment) {
-    let entry = this.specs.get(experiment.id);
-    if (!entry) {
-      const spec = sweepSpecSchema.parse(experiment.specResolved);
-      entry = { spec, cells: expandSweep(spec) };
-      this.specs.set(experiment.id, entry);
+  /**
+   * The experiment's spec as it was resolved at submission. Its cells carry their settings, so
+   * nothing is parsed or expanded again: a schema default changed since then cannot change a
+   * running experiment. Experiments stored before cells carried settings are parsed as before.
+   */
+  private specOf(experiment: Experiment, rows: Cell[]): SweepSpec {
+    let spec = this.specs.get(experiment.id);
+    if (!spec) {
+      const resolved = rows.length > 0 && rows.every((row) => row.settings !== null);
+      spec = resolved
+        ? (experiment.specResolved as unknown as SweepSpec)
+        : sweepSpecSchema.parse(experiment.specResolved);
+      this.specs.set(experiment.id, spec);
     }
-    return entry;
+    return spec;
   }
 
   /** The jobs an experiment needs now, in pipeline order. */
-  private async needs(experiment: Experiment, spec: SweepSpec): Promise<Need[]> {
+  private async needs(experiment: Experiment, spec: SweepSpec, rows: Cell[]): Promise<Need[]> {
     // Workers read the resolved spec from the store; Postgres holds the original.
     const specKey = specKeyOf(spec);
     if (!(await this.exists(specKey))) await putJson(this.store, specKey, spec);
-    const rows = await this.repos.cells.listCells(experiment.id);
     const open = rows.filter((c) => c.status === 'pending' || c.status === 'running');
     const base = { version: 1 as const, experimentId: experiment.id, specKey };
     const needs: Need[] = [];
@@ -182,9 +185,10 @@ export class Scheduler {
 
   /** Adds what an experiment needs, within its in-flight cap; fails cells whose job failed. */
   async advance(experiment: Experiment): Promise<number> {
+    const rows = await this.repos.cells.listCells(experiment.id);
     let spec: SweepSpec;
     try {
-      spec = (await this.specOf(experiment)).spec;
+      spec = this.specOf(experiment, rows);
     } catch (error) {
       // A spec the workers cannot read fails its experiment, not the scheduler. Nothing else
       // does: a store or database away for a while throws out of the tick, which is retried.
@@ -196,7 +200,7 @@ export class Scheduler {
       });
       return 0;
     }
-    const needs = await this.needs(experiment, spec);
+    const needs = await this.needs(experiment, spec, rows);
     let inFlight = 0;
     const toAdd: Need[] = [];
     for (const need of needs) {

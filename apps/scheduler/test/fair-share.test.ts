@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseSweepSpec } from '@rdlab/core';
 import { QUEUES, redisConnection } from '@rdlab/jobs';
-import { cellResultKey, manifestKey, type PreparedManifest } from '@rdlab/pipeline';
+import { cellResultKey, manifestKey, type PreparedManifest } from '@rdlab/plan';
 import { LocalDirectoryStore, putJson } from '@rdlab/store';
 import { Queue, Worker } from 'bullmq';
 import { Scheduler } from '../src/reconciler.js';

@@ -6,6 +6,7 @@
  * RDLAB_RESULTS_NOT_READY.
  */
 import type { Experiment } from '@rdlab/db';
+import { resultsKey } from '@rdlab/plan';
 import { ArtifactNotFoundError } from '@rdlab/store';
 import type { FastifyInstance } from 'fastify';
 import { ownedExperiment, SECURITY } from '../auth.js';
@@ -13,10 +14,6 @@ import type { RouteDeps } from '../deps.js';
 import { apiError, errorResponses } from '../errors.js';
 import { isFinished } from '../progress.js';
 import { idParams } from './experiments.js';
-
-/** Where the report job writes an experiment's results (apps/worker `experimentPrefix`). */
-export const resultsKey = (experimentId: string, file: string) =>
-  `experiments/${experimentId}/${file}`;
 
 export function resultRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const read = async (experiment: Experiment, file: string): Promise<Buffer> => {
