@@ -18,7 +18,7 @@ const nullable = (type: string, extra: Record<string, unknown> = {}) => ({
 const EXPERIMENT_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'partial'];
 const CELL_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'];
 const STAGE_STATES = ['waiting', 'active', 'completed', 'failed', 'cancelled'];
-const STAGE_KINDS = ['prepare', 'bootstrap', 'train', 'evaluate', 'report'];
+const STAGE_KINDS = ['prepare', 'bootstrap', 'train', 'publish', 'report'];
 
 const counts = (keys: readonly string[], description: string) => ({
   type: 'object',

@@ -3,8 +3,8 @@
  * artifact store (what exists) and the queue (what is running or failed) which jobs its next
  * stage needs, and adds them with deterministic job ids:
  *
- *   prepare(dataset) → shard(range) for every shard of an attribute → train(cell) once all of
- *   its attribute's shards exist → evaluate(experiment, cell) → report(experiment)
+ *   prepare(dataset) → bootstrap(range) for every shard of an attribute → train(cell) once all
+ *   of its attribute's shards exist → publish(experiment, cell) → report(experiment)
  *
  * Why not BullMQ flows: a flow is a tree, but every train job of an attribute waits for all of
  * its shards, and two experiments share shards and cells (BullMQ refuses a second live parent for
@@ -18,7 +18,7 @@
  */
 import { type SweepSpec, sweepSpecSchema } from '@rdlab/core';
 import type { Cell, Db, Experiment, Repositories } from '@rdlab/db';
-import { catalogJob, type JobName, type JobPayload, jobId } from '@rdlab/jobs';
+import { catalogJob, JOB_ID_SEPARATOR, type JobName, type JobPayload, jobId } from '@rdlab/jobs';
 import { cellResultKey, manifestKey, type PreparedManifest, specKeyOf } from '@rdlab/plan';
 import { type ArtifactStore, getJson, putJson } from '@rdlab/store';
 import type { Queue } from 'bullmq';
@@ -31,10 +31,12 @@ export interface SchedulerOptions {
 
 /** One job an experiment needs now, and what fails if it fails for good. */
 interface Need {
+  /** The job's name, which is also its stage's (the stage-job row's kind). */
   name: JobName;
   id: string;
+  /** The id the same job had under its legacy name (it may still be in Redis). */
+  legacyId?: string;
   data: JobPayload<JobName>;
-  kind: 'prepare' | 'bootstrap' | 'train' | 'evaluate' | 'report';
   cellId: string | null;
   /** Cells that cannot finish if this job fails for good. */
   dependents: string[];
@@ -110,7 +112,6 @@ export class Scheduler {
         name: 'report',
         id: jobId('report', experiment.id),
         data: base,
-        kind: 'report',
         cellId: null,
         dependents: [],
       });
@@ -125,7 +126,6 @@ export class Scheduler {
           name: 'prepare',
           id: jobId('prepare', key),
           data: { ...base, dataset: dataset.name },
-          kind: 'prepare',
           cellId: null,
           dependents: mine.map((c) => c.id),
         });
@@ -141,8 +141,9 @@ export class Scheduler {
           if (await this.exists(shard.key)) continue;
           shardsReady = false;
           needs.push({
-            name: 'shard',
-            id: jobId('shard', shard.key),
+            name: 'bootstrap',
+            id: jobId('bootstrap', shard.key),
+            legacyId: `shard${JOB_ID_SEPARATOR}${shard.key}`,
             data: {
               ...base,
               dataset: dataset.name,
@@ -151,7 +152,6 @@ export class Scheduler {
               end: shard.end,
               shardKey: shard.key,
             },
-            kind: 'bootstrap',
             cellId: null,
             dependents: cells.map((c) => c.id),
           });
@@ -161,10 +161,10 @@ export class Scheduler {
           needs.push(
             (await this.exists(cellResultKey(cell.id)))
               ? {
-                  name: 'evaluate',
-                  id: jobId('evaluate', experiment.id, cell.id),
+                  name: 'publish',
+                  id: jobId('publish', experiment.id, cell.id),
+                  legacyId: ['evaluate', experiment.id, cell.id].join(JOB_ID_SEPARATOR),
                   data: { ...base, cellId: cell.id },
-                  kind: 'evaluate',
                   cellId: cell.id,
                   dependents: [cell.id],
                 }
@@ -172,7 +172,6 @@ export class Scheduler {
                   name: 'train',
                   id: jobId('train', cell.id),
                   data: { ...base, cellId: cell.id },
-                  kind: 'train',
                   cellId: cell.id,
                   dependents: [cell.id],
                 },
@@ -204,7 +203,7 @@ export class Scheduler {
     let inFlight = 0;
     const toAdd: Need[] = [];
     for (const need of needs) {
-      const state = await this.queue.getJobState(need.id);
+      const state = await this.stateOf(need);
       if (IN_FLIGHT.has(state)) {
         inFlight += 1;
         await this.record(experiment.id, need);
@@ -212,7 +211,7 @@ export class Scheduler {
         await this.failed(experiment, need);
       } else if (state === 'completed' && need.name === 'report') {
         // The report job sets the final status; nothing to add.
-      } else if (state === 'completed' && need.name === 'evaluate') {
+      } else if (state === 'completed' && need.name === 'publish') {
         // The worker marked the cell; the next tick sees it closed.
       } else {
         toAdd.push(need);
@@ -234,12 +233,25 @@ export class Scheduler {
     return added;
   }
 
+  /**
+   * The job's state in the queue; when it is unknown there, the state of the same job under its
+   * legacy name (added before the rename and not yet finished or removed), which then stands in
+   * for it: its `id` becomes the legacy one, so failures and rows refer to the job that exists.
+   */
+  private async stateOf(need: Need) {
+    const state = await this.queue.getJobState(need.id);
+    if (state !== 'unknown' || !need.legacyId) return state;
+    const legacy = await this.queue.getJobState(need.legacyId);
+    if (legacy !== 'unknown') need.id = need.legacyId;
+    return legacy;
+  }
+
   /** The job's row in this experiment (shared jobs have one per experiment). */
   private async record(experimentId: string, need: Need) {
     await this.repos.stageJobs.upsertStageJob({
       experimentId,
       key: need.id,
-      kind: need.kind,
+      kind: need.name,
       cellId: need.cellId,
     });
   }
@@ -254,7 +266,7 @@ export class Scheduler {
       await job.retry('failed');
       return;
     }
-    const reason = `${need.kind} job ${need.id} failed: ${job?.failedReason ?? 'unknown error'}`;
+    const reason = `${need.name} job ${need.id} failed: ${job?.failedReason ?? 'unknown error'}`;
     this.log(`${experiment.id}: ${reason}`);
     if (need.name === 'report') {
       await this.repos.experiments.updateExperimentStatus(experiment.id, 'failed', {

@@ -77,7 +77,7 @@ describe('fair share', { timeout: 120_000 }, () => {
         if (job.name === 'train') {
           started.push(experimentId);
           await putJson(store, cellResultKey(cellId as string), {});
-        } else if (job.name === 'evaluate') {
+        } else if (job.name === 'publish') {
           await repos.cells.updateCell(experimentId, cellId as string, { status: 'succeeded' });
         } else if (job.name === 'report') {
           await repos.experiments.updateExperimentStatus(experimentId, 'succeeded');

@@ -3,10 +3,10 @@
  * progress into the BullMQ job. No BullMQ here, so it runs in the sandboxed processor and in
  * tests alike.
  *
- *   prepare  → the dataset's manifest (models, prefixes, shard plan, eval sets)
- *   shard    → one shard of behaviour samples
- *   train    → one cell, resumed from its latest checkpoint
- *   evaluate → the cell's evaluations (start and every epoch) and examples into Postgres
+ *   prepare   → the dataset's manifest (models, prefixes, shard plan, eval sets)
+ *   bootstrap → one shard of behaviour samples
+ *   train     → one cell, resumed from its latest checkpoint (it evaluates every epoch)
+ *   publish   → the cell's evaluations (start and every epoch) and examples into Postgres
  *   report   → report.html, results.json, results.csv; the experiment's final status
  */
 import type { CellSettings, SweepSpec } from '@rdlab/core';
@@ -173,8 +173,8 @@ async function dispatch(
       const manifest = await prepareJob(ctx, spec, p.dataset);
       return { dataset: manifest.dataset, rewardAccuracy: manifest.rewardAccuracy };
     }
-    case 'shard': {
-      const p = payload as Payloads['shard'];
+    case 'bootstrap': {
+      const p = payload as Payloads['bootstrap'];
       const sampled = await shardJob(ctx, spec, p.dataset, p.attribute, p.shardKey, deps.prepared);
       return { sampled };
     }
@@ -185,8 +185,8 @@ async function dispatch(
       const result = await trainJob(ctx, spec, cell, deps.prepared);
       return { epochs: result.epochs.length, acc: result.final.acc, reward: result.final.reward };
     }
-    case 'evaluate': {
-      const p = payload as Payloads['evaluate'];
+    case 'publish': {
+      const p = payload as Payloads['publish'];
       return publishEvaluation(deps, p.experimentId, p.cellId);
     }
     case 'report': {

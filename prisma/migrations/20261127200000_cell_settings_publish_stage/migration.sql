@@ -4,5 +4,6 @@
 ALTER TABLE "cells" ADD COLUMN "settings" JSONB;
 
 -- The job that publishes a cell's evaluations is called `publish` now; rows of the old
--- `evaluate` name stay as they are (the value is kept) and read as `publish`.
-ALTER TYPE "stage_kind" ADD VALUE 'publish';
+-- `evaluate` name stay as they are (the value is kept) and read as `publish`. Before `report`,
+-- so that ordering by kind still follows the pipeline.
+ALTER TYPE "stage_kind" ADD VALUE 'publish' BEFORE 'report';
