@@ -136,7 +136,7 @@ describe('queues on redis-server', { skip: skipWithoutRedis }, () => {
     await stages.add(job.name, job.data, { ...job.opts, jobId: jobId('publish', 'c7') });
     await done;
     await worker.close();
-    assert.deepEqual(seen, ['evaluate e7']);
+    assert.deepEqual(seen, ['publish e7']);
     assert.equal((await queueDepth([stages]))[QUEUES.stages]?.completed, 1);
     await stages.obliterate({ force: true });
   });
