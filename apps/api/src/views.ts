@@ -19,7 +19,7 @@ const nullable = (type: string, extra: Record<string, unknown> = {}) => ({
 const EXPERIMENT_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'partial'];
 const CELL_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'];
 const STAGE_STATES = ['waiting', 'active', 'completed', 'failed', 'cancelled'];
-const STAGE_KINDS = ['prepare', 'bootstrap', 'train', 'evaluate', 'report'];
+const STAGE_KINDS = ['prepare', 'bootstrap', 'train', 'publish', 'report'];
 
 const counts = (keys: readonly string[], description: string) => ({
   type: 'object',
@@ -226,7 +226,7 @@ export const schemas = [
     type: 'object',
     additionalProperties: true,
     description:
-      'The compute plan (planSweep of @rdlab/pipeline): cells, shards, samples, training steps, stages, and estimates per backend (seconds per stage and total)',
+      'The compute plan (planSweep of @rdlab/plan): cells, shards, samples, training steps, stages, and estimates per backend (seconds per stage and total)',
   },
   {
     $id: 'Worker',

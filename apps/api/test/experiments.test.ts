@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseSpecText, parseSweepSpec } from '@rdlab/core';
+import {
+  type CellSettings,
+  cellId,
+  cellSettings,
+  parseSpecText,
+  parseSweepSpec,
+} from '@rdlab/core';
 import { DEMO_YAML, errorOf, type Harness, json, startHarness } from './harness.js';
 
 const demo = parseSweepSpec(DEMO_YAML);
@@ -88,6 +94,13 @@ describe('POST /v1/experiments and reading experiments', { timeout: 60_000 }, ()
     );
     assert.deepEqual(stored?.specSubmitted, demoDocument);
     assert.deepEqual(stored?.specResolved, JSON.parse(JSON.stringify(demo.spec)));
+    // Each cell resolved once, here: its settings, which hash to its id, for the scheduler and
+    // workers to read instead of expanding the spec again.
+    for (const [i, cell] of (stored?.cells ?? []).entries()) {
+      const expected = cellSettings(demo.spec, demo.cells[i] as (typeof demo.cells)[number]);
+      assert.deepEqual(cell.settings, JSON.parse(JSON.stringify(expected)));
+      assert.equal(cellId(cell.settings as CellSettings), cell.id);
+    }
   });
 
   it('accepts the same spec as JSON and as text/yaml or application/x-yaml', async () => {

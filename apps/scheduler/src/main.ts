@@ -12,7 +12,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Scheduler } from './reconciler.js';
 
-export { Scheduler, type SchedulerOptions, specKeyOf } from './reconciler.js';
+export { Scheduler, type SchedulerOptions } from './reconciler.js';
 
 /** The advisory-lock key of the scheduler (any constant shared by the replicas). */
 export const LEADER_LOCK = 7_209_114;

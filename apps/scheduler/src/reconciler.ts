@@ -3,8 +3,8 @@
  * artifact store (what exists) and the queue (what is running or failed) which jobs its next
  * stage needs, and adds them with deterministic job ids:
  *
- *   prepare(dataset) → shard(range) for every shard of an attribute → train(cell) once all of
- *   its attribute's shards exist → evaluate(experiment, cell) → report(experiment)
+ *   prepare(dataset) → bootstrap(range) for every shard of an attribute → train(cell) once all
+ *   of its attribute's shards exist → publish(experiment, cell) → report(experiment)
  *
  * Why not BullMQ flows: a flow is a tree, but every train job of an attribute waits for all of
  * its shards, and two experiments share shards and cells (BullMQ refuses a second live parent for
@@ -16,10 +16,10 @@
  * rest wait in Postgres, not in the queue. A small sweep submitted after a huge one therefore
  * starts after at most that many jobs of each experiment ahead of it.
  */
-import { type Cell, contentHash, expandSweep, type SweepSpec, sweepSpecSchema } from '@rdlab/core';
-import type { Db, Experiment, Repositories } from '@rdlab/db';
-import { catalogJob, type JobName, type JobPayload, jobId } from '@rdlab/jobs';
-import { cellResultKey, manifestKey, type PreparedManifest } from '@rdlab/pipeline';
+import { type SweepSpec, sweepSpecSchema } from '@rdlab/core';
+import type { Cell, Db, Experiment, Repositories } from '@rdlab/db';
+import { catalogJob, JOB_ID_SEPARATOR, type JobName, type JobPayload, jobId } from '@rdlab/jobs';
+import { cellResultKey, manifestKey, type PreparedManifest, specKeyOf } from '@rdlab/plan';
 import { type ArtifactStore, getJson, putJson } from '@rdlab/store';
 import type { Queue } from 'bullmq';
 
@@ -31,10 +31,12 @@ export interface SchedulerOptions {
 
 /** One job an experiment needs now, and what fails if it fails for good. */
 interface Need {
+  /** The job's name, which is also its stage's (the stage-job row's kind). */
   name: JobName;
   id: string;
+  /** The id the same job had under its legacy name (it may still be in Redis). */
+  legacyId?: string;
   data: JobPayload<JobName>;
-  kind: 'prepare' | 'bootstrap' | 'train' | 'evaluate' | 'report';
   cellId: string | null;
   /** Cells that cannot finish if this job fails for good. */
   dependents: string[];
@@ -42,14 +44,11 @@ interface Need {
 
 const IN_FLIGHT = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
-/** The artifact key of an experiment's resolved spec (written by the API at submission). */
-export const specKeyOf = (spec: SweepSpec) => `specs/${contentHash(spec).slice(0, 24)}.json`;
-
 export class Scheduler {
   private readonly cap: number;
   /** Artifacts seen to exist: keys are immutable, so a yes stays a yes. */
   private readonly existing = new Set<string>();
-  private readonly specs = new Map<string, { spec: SweepSpec; cells: Cell[] }>();
+  private readonly specs = new Map<string, SweepSpec>();
   private readonly log: (line: string) => void;
 
   constructor(
@@ -83,22 +82,28 @@ export class Scheduler {
     return true;
   }
 
-  private async specOf(experiment: Experiment) {
-    let entry = this.specs.get(experiment.id);
-    if (!entry) {
-      const spec = sweepSpecSchema.parse(experiment.specResolved);
-      entry = { spec, cells: expandSweep(spec) };
-      this.specs.set(experiment.id, entry);
+  /**
+   * The experiment's spec as it was resolved at submission. Its cells carry their settings, so
+   * nothing is parsed or expanded again: a schema default changed since then cannot change a
+   * running experiment. Experiments stored before cells carried settings are parsed as before.
+   */
+  private specOf(experiment: Experiment, rows: Cell[]): SweepSpec {
+    let spec = this.specs.get(experiment.id);
+    if (!spec) {
+      const resolved = rows.length > 0 && rows.every((row) => row.settings !== null);
+      spec = resolved
+        ? (experiment.specResolved as unknown as SweepSpec)
+        : sweepSpecSchema.parse(experiment.specResolved);
+      this.specs.set(experiment.id, spec);
     }
-    return entry;
+    return spec;
   }
 
   /** The jobs an experiment needs now, in pipeline order. */
-  private async needs(experiment: Experiment, spec: SweepSpec): Promise<Need[]> {
+  private async needs(experiment: Experiment, spec: SweepSpec, rows: Cell[]): Promise<Need[]> {
     // Workers read the resolved spec from the store; Postgres holds the original.
     const specKey = specKeyOf(spec);
     if (!(await this.exists(specKey))) await putJson(this.store, specKey, spec);
-    const rows = await this.repos.cells.listCells(experiment.id);
     const open = rows.filter((c) => c.status === 'pending' || c.status === 'running');
     const base = { version: 1 as const, experimentId: experiment.id, specKey };
     const needs: Need[] = [];
@@ -107,7 +112,6 @@ export class Scheduler {
         name: 'report',
         id: jobId('report', experiment.id),
         data: base,
-        kind: 'report',
         cellId: null,
         dependents: [],
       });
@@ -122,7 +126,6 @@ export class Scheduler {
           name: 'prepare',
           id: jobId('prepare', key),
           data: { ...base, dataset: dataset.name },
-          kind: 'prepare',
           cellId: null,
           dependents: mine.map((c) => c.id),
         });
@@ -138,8 +141,9 @@ export class Scheduler {
           if (await this.exists(shard.key)) continue;
           shardsReady = false;
           needs.push({
-            name: 'shard',
-            id: jobId('shard', shard.key),
+            name: 'bootstrap',
+            id: jobId('bootstrap', shard.key),
+            legacyId: `shard${JOB_ID_SEPARATOR}${shard.key}`,
             data: {
               ...base,
               dataset: dataset.name,
@@ -148,7 +152,6 @@ export class Scheduler {
               end: shard.end,
               shardKey: shard.key,
             },
-            kind: 'bootstrap',
             cellId: null,
             dependents: cells.map((c) => c.id),
           });
@@ -158,10 +161,10 @@ export class Scheduler {
           needs.push(
             (await this.exists(cellResultKey(cell.id)))
               ? {
-                  name: 'evaluate',
-                  id: jobId('evaluate', experiment.id, cell.id),
+                  name: 'publish',
+                  id: jobId('publish', experiment.id, cell.id),
+                  legacyId: ['evaluate', experiment.id, cell.id].join(JOB_ID_SEPARATOR),
                   data: { ...base, cellId: cell.id },
-                  kind: 'evaluate',
                   cellId: cell.id,
                   dependents: [cell.id],
                 }
@@ -169,7 +172,6 @@ export class Scheduler {
                   name: 'train',
                   id: jobId('train', cell.id),
                   data: { ...base, cellId: cell.id },
-                  kind: 'train',
                   cellId: cell.id,
                   dependents: [cell.id],
                 },
@@ -182,9 +184,10 @@ export class Scheduler {
 
   /** Adds what an experiment needs, within its in-flight cap; fails cells whose job failed. */
   async advance(experiment: Experiment): Promise<number> {
+    const rows = await this.repos.cells.listCells(experiment.id);
     let spec: SweepSpec;
     try {
-      spec = (await this.specOf(experiment)).spec;
+      spec = this.specOf(experiment, rows);
     } catch (error) {
       // A spec the workers cannot read fails its experiment, not the scheduler. Nothing else
       // does: a store or database away for a while throws out of the tick, which is retried.
@@ -196,11 +199,11 @@ export class Scheduler {
       });
       return 0;
     }
-    const needs = await this.needs(experiment, spec);
+    const needs = await this.needs(experiment, spec, rows);
     let inFlight = 0;
     const toAdd: Need[] = [];
     for (const need of needs) {
-      const state = await this.queue.getJobState(need.id);
+      const state = await this.stateOf(need);
       if (IN_FLIGHT.has(state)) {
         inFlight += 1;
         await this.record(experiment.id, need);
@@ -208,7 +211,7 @@ export class Scheduler {
         await this.failed(experiment, need);
       } else if (state === 'completed' && need.name === 'report') {
         // The report job sets the final status; nothing to add.
-      } else if (state === 'completed' && need.name === 'evaluate') {
+      } else if (state === 'completed' && need.name === 'publish') {
         // The worker marked the cell; the next tick sees it closed.
       } else {
         toAdd.push(need);
@@ -230,12 +233,25 @@ export class Scheduler {
     return added;
   }
 
+  /**
+   * The job's state in the queue; when it is unknown there, the state of the same job under its
+   * legacy name (added before the rename and not yet finished or removed), which then stands in
+   * for it: its `id` becomes the legacy one, so failures and rows refer to the job that exists.
+   */
+  private async stateOf(need: Need) {
+    const state = await this.queue.getJobState(need.id);
+    if (state !== 'unknown' || !need.legacyId) return state;
+    const legacy = await this.queue.getJobState(need.legacyId);
+    if (legacy !== 'unknown') need.id = need.legacyId;
+    return legacy;
+  }
+
   /** The job's row in this experiment (shared jobs have one per experiment). */
   private async record(experimentId: string, need: Need) {
     await this.repos.stageJobs.upsertStageJob({
       experimentId,
       key: need.id,
-      kind: need.kind,
+      kind: need.name,
       cellId: need.cellId,
     });
   }
@@ -250,7 +266,7 @@ export class Scheduler {
       await job.retry('failed');
       return;
     }
-    const reason = `${need.kind} job ${need.id} failed: ${job?.failedReason ?? 'unknown error'}`;
+    const reason = `${need.name} job ${need.id} failed: ${job?.failedReason ?? 'unknown error'}`;
     this.log(`${experiment.id}: ${reason}`);
     if (need.name === 'report') {
       await this.repos.experiments.updateExperimentStatus(experiment.id, 'failed', {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseSweepSpec } from '@rdlab/core';
 import { QUEUES, redisConnection } from '@rdlab/jobs';
-import { cellResultKey, manifestKey, type PreparedManifest } from '@rdlab/pipeline';
+import { cellResultKey, manifestKey, type PreparedManifest } from '@rdlab/plan';
 import { LocalDirectoryStore, putJson } from '@rdlab/store';
 import { Queue, Worker } from 'bullmq';
 import { Scheduler } from '../src/reconciler.js';
@@ -77,7 +77,7 @@ describe('fair share', { timeout: 120_000 }, () => {
         if (job.name === 'train') {
           started.push(experimentId);
           await putJson(store, cellResultKey(cellId as string), {});
-        } else if (job.name === 'evaluate') {
+        } else if (job.name === 'publish') {
           await repos.cells.updateCell(experimentId, cellId as string, { status: 'succeeded' });
         } else if (job.name === 'report') {
           await repos.experiments.updateExperimentStatus(experimentId, 'succeeded');

@@ -7,7 +7,7 @@ import { chmod, mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cellRecord, parseSweepSpec, type SweepSpec } from '@rdlab/core';
+import { cellRecord, cellSettings, parseSweepSpec, type SweepSpec } from '@rdlab/core';
 import {
   createDb,
   type Db,
@@ -123,8 +123,16 @@ export async function startServices(label: string): Promise<Services> {
   return services;
 }
 
-/** Creates the experiment and its cells as `POST /v1/experiments` does. */
-export async function submit(repos: Repositories, text: string, teamName = 'lab') {
+/**
+ * Creates the experiment and its cells as `POST /v1/experiments` does; with `settings: false`,
+ * as it did before cells carried their resolved settings (rows stored then have none).
+ */
+export async function submit(
+  repos: Repositories,
+  text: string,
+  teamName = 'lab',
+  { settings = true }: { settings?: boolean } = {},
+) {
   const { spec, cells } = parseSweepSpec(text);
   const team =
     (await repos.teams.findTeamByName(teamName)) ?? (await repos.teams.createTeam(teamName));
@@ -133,7 +141,10 @@ export async function submit(repos: Repositories, text: string, teamName = 'lab'
     name: spec.name,
     specSubmitted: {},
     specResolved: JSON.parse(JSON.stringify(spec)),
-    cells: cells.map(cellRecord),
+    cells: cells.map((cell) => ({
+      ...cellRecord(cell),
+      ...(settings ? { settings: JSON.parse(JSON.stringify(cellSettings(spec, cell))) } : {}),
+    })),
   });
   return { id: experiment.id, spec, cells };
 }

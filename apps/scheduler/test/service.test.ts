@@ -1,7 +1,7 @@
 /**
  * The scheduler and two workers on real Postgres, Redis and an S3-compatible server (s3rver, in
  * process on loopback): a small sweep
- * goes prepare → shards → train → evaluate → report and its results equal `runSweep`'s in one
+ * goes prepare → bootstrap → train → publish → report and its results equal `runSweep`'s in one
  * process, number for number; a second experiment that shares the first's shards and cells
  * samples and trains nothing.
  */
@@ -123,7 +123,7 @@ describe('the service: scheduler and workers', { timeout: 300_000 }, () => {
     const kinds = (await db.stageJob.findMany({ where: { experimentId: id } })).map(
       (j: { kind: string }) => j.kind,
     );
-    assert.deepEqual([...new Set(kinds)].sort(), ['evaluate', 'report']);
+    assert.deepEqual([...new Set(kinds)].sort(), ['publish', 'report']);
   });
 
   it('two experiments submitted at the same moment sample each shared shard once', async () => {

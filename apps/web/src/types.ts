@@ -11,7 +11,7 @@ export type ExperimentStatus =
   | 'cancelled'
   | 'partial';
 export type CellStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const STAGE_KINDS = ['prepare', 'bootstrap', 'train', 'evaluate', 'report'] as const;
+export const STAGE_KINDS = ['prepare', 'bootstrap', 'train', 'publish', 'report'] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 
 export interface StageCounts {

@@ -40,7 +40,7 @@ describe('progress in words', () => {
       prepare: { ...zero, completed: 1 },
       bootstrap: { ...zero, completed: 3, active: 1 },
       train: { ...zero, waiting: 2 },
-      evaluate: zero,
+      publish: zero,
       report: zero,
     },
     cells: { pending: 2, running: 0, succeeded: 1, failed: 1, cancelled: 0 },

@@ -35,7 +35,7 @@ describe('classifyFailure', () => {
     }
     // The local store already knows the key: kept as it is.
     const fromStore = new DiskFullError('/data/artifacts', 'artifact shards/a.arrow', 0);
-    assert.equal(await classifyFailure(fromStore, 'shard', places), fromStore);
+    assert.equal(await classifyFailure(fromStore, 'bootstrap', places), fromStore);
   });
 
   it('gives up at once on a bad payload, a bad key and a damaged object; retries the rest', async () => {

@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { createDb, isDatabaseUnavailable, Repositories } from '@rdlab/db';
-import { isJobName } from '@rdlab/jobs';
+import { currentJobName } from '@rdlab/jobs';
 import { initBackend } from '@rdlab/ml';
 import { PreparedCache } from '@rdlab/pipeline';
 import { type ArtifactStore, openStore } from '@rdlab/store';
@@ -44,7 +44,9 @@ export default async function processStage(
   token?: string,
   signal?: AbortSignal,
 ) {
-  if (!isJobName(job.name)) throw new UnrecoverableError(`unknown job name '${job.name}'`);
+  // A job added under a legacy name (`shard`, `evaluate`) runs as its current one.
+  const name = currentJobName(job.name);
+  if (!name) throw new UnrecoverableError(`unknown job name '${job.name}'`);
   const config = workerConfig();
   const { store, db } = await setUp();
   // One BullMQ signal, two meanings: a worker shutting down releases the job (the train stage
@@ -56,7 +58,7 @@ export default async function processStage(
     else cancel.abort(signal.reason);
   });
   try {
-    return await runStage(job.name, job.data, {
+    return await runStage(name, job.data, {
       store,
       db,
       repos: new Repositories(db),

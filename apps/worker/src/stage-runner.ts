@@ -3,19 +3,20 @@
  * progress into the BullMQ job. No BullMQ here, so it runs in the sandboxed processor and in
  * tests alike.
  *
- *   prepare  → the dataset's manifest (models, prefixes, shard plan, eval sets)
- *   shard    → one shard of behaviour samples
- *   train    → one cell, resumed from its latest checkpoint
- *   evaluate → the cell's evaluations (start and every epoch) and examples into Postgres
+ *   prepare   → the dataset's manifest (models, prefixes, shard plan, eval sets)
+ *   bootstrap → one shard of behaviour samples
+ *   train     → one cell, resumed from its latest checkpoint (it evaluates every epoch)
+ *   publish   → the cell's evaluations (start and every epoch) and examples into Postgres
  *   report   → report.html, results.json, results.csv; the experiment's final status
  */
-import { type SweepSpec, sweepSpecSchema } from '@rdlab/core';
+import type { CellSettings, SweepSpec } from '@rdlab/core';
 import type { Repositories } from '@rdlab/db';
 import { PostgresMetricsSink } from '@rdlab/db';
 import type { JobName } from '@rdlab/jobs';
 import { parsePayload } from '@rdlab/jobs';
 import {
   cellResult,
+  findCell,
   newCounters,
   type PreparedCache,
   type Progress,
@@ -23,9 +24,11 @@ import {
   reportJob,
   type StageContext,
   shardJob,
+  storedCell,
   trainJob,
   type WorkCounters,
 } from '@rdlab/pipeline';
+import { experimentPrefix } from '@rdlab/plan';
 import { type ArtifactStore, getJson } from '@rdlab/store';
 
 /** What a job reports as BullMQ progress: the stage's current task. */
@@ -65,14 +68,26 @@ export interface StageOutcome {
 
 const specs = new Map<string, SweepSpec>();
 
-/** The resolved spec a job names, parsed once per process (specs are immutable by key). */
+/**
+ * The resolved spec a job names, read once per process (specs are immutable by key). Not
+ * parsed again: it was resolved when its experiment was submitted (or, for experiments stored
+ * before cells carried their settings, by the scheduler), and parsing it with this build's
+ * schema would give a running experiment defaults it was not submitted with.
+ */
 export async function loadSpec(store: ArtifactStore, key: string): Promise<SweepSpec> {
   let spec = specs.get(key);
   if (!spec) {
-    spec = sweepSpecSchema.parse(await getJson(store, key));
+    spec = await getJson<SweepSpec>(store, key);
     specs.set(key, spec);
   }
   return spec;
+}
+
+/** The cell a train job names: its row's settings, or, on rows older than those, the spec's. */
+async function cellOf(deps: StageDeps, spec: SweepSpec, experimentId: string, id: string) {
+  const row = await deps.repos.cells.getCell(experimentId, id);
+  if (row?.settings) return storedCell({ ...row, settings: row.settings as CellSettings });
+  return findCell(spec, id);
 }
 
 /** Job progress from the stage's tasks, at most one update a second. */
@@ -158,19 +173,20 @@ async function dispatch(
       const manifest = await prepareJob(ctx, spec, p.dataset);
       return { dataset: manifest.dataset, rewardAccuracy: manifest.rewardAccuracy };
     }
-    case 'shard': {
-      const p = payload as Payloads['shard'];
+    case 'bootstrap': {
+      const p = payload as Payloads['bootstrap'];
       const sampled = await shardJob(ctx, spec, p.dataset, p.attribute, p.shardKey, deps.prepared);
       return { sampled };
     }
     case 'train': {
       const p = payload as Payloads['train'];
       await repos.cells.updateCell(p.experimentId, p.cellId, { status: 'running' });
-      const result = await trainJob(ctx, spec, p.cellId, deps.prepared);
+      const cell = await cellOf(deps, spec, p.experimentId, p.cellId);
+      const result = await trainJob(ctx, spec, cell, deps.prepared);
       return { epochs: result.epochs.length, acc: result.final.acc, reward: result.final.reward };
     }
-    case 'evaluate': {
-      const p = payload as Payloads['evaluate'];
+    case 'publish': {
+      const p = payload as Payloads['publish'];
       return publishEvaluation(deps, p.experimentId, p.cellId);
     }
     case 'report': {
@@ -195,9 +211,6 @@ async function dispatch(
     }
   }
 }
-
-/** Where an experiment's report, results.json and results.csv live in the store. */
-export const experimentPrefix = (experimentId: string) => `experiments/${experimentId}`;
 
 /**
  * The cell's evaluations into Postgres: the start point (epoch 0) and every epoch, with the

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createDb, Repositories } from '@rdlab/db';
 import {
   CANCEL_CHANNEL,
-  isJobName,
+  currentJobName,
   jobDefinition,
   lockOptionsFromEnv,
   QUEUES,
@@ -35,7 +35,10 @@ import type { StageOutcome } from './stage-runner.js';
 const HEARTBEAT_MS = 5000;
 
 /** The metrics label of a job's stage (names outside the catalog never get this far). */
-const stageOf = (job: Job) => (isJobName(job.name) ? jobDefinition(job.name).stage : 'report');
+const stageOf = (job: Job) => {
+  const name = currentJobName(job.name);
+  return name ? jobDefinition(name).stage : 'report';
+};
 const processorFile = fileURLToPath(new URL('./processor.ts', import.meta.url));
 
 export interface RunningWorker {

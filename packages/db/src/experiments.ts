@@ -15,6 +15,8 @@ export interface NewCell {
   dropout: string;
   dropoutConfig: Prisma.InputJsonValue;
   seed: number;
+  /** Everything the content id covers, resolved at submission (`cellSettings` of @rdlab/core). */
+  settings?: Prisma.InputJsonValue;
 }
 
 export interface NewExperiment {

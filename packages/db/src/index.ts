@@ -75,8 +75,14 @@ export { DEFAULT_MIGRATIONS_DIR, migrate } from './migrate.js';
 export { Repositories } from './repositories.js';
 export type { EvalResultInput, ExampleInput } from './results.js';
 export { ResultRepository } from './results.js';
-export type { StageJobCounts, StageJobInput, StageJobTransition } from './stage-jobs.js';
-export { StageJobRepository } from './stage-jobs.js';
+export {
+  type CurrentStageKind,
+  type StageJobCounts,
+  type StageJobInput,
+  StageJobRepository,
+  type StageJobTransition,
+  stageKindOf,
+} from './stage-jobs.js';
 export { TeamRepository } from './teams.js';
 export type { ApiTokenInfo, CreatedToken, Principal } from './tokens.js';
 export { hashToken, TokenRepository } from './tokens.js';

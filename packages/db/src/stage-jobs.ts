@@ -26,9 +26,17 @@ export interface StageJobTransition {
   error?: string | null;
 }
 
-export type StageJobCounts = Record<StageKind, Record<StageJobState, number>>;
+/** `evaluate`: what rows written before the publish job got its name say (see `stageKindOf`). */
+export type CurrentStageKind = Exclude<StageKind, 'evaluate'>;
 
-const KINDS: readonly StageKind[] = ['prepare', 'bootstrap', 'train', 'evaluate', 'report'];
+export type StageJobCounts = Record<CurrentStageKind, Record<StageJobState, number>>;
+
+const KINDS: readonly CurrentStageKind[] = ['prepare', 'bootstrap', 'train', 'publish', 'report'];
+
+/** A row's kind by its current name: the publish job's rows from before the rename say `evaluate`. */
+export function stageKindOf(kind: StageKind): CurrentStageKind {
+  return kind === 'evaluate' ? 'publish' : kind;
+}
 const STATES: readonly StageJobState[] = ['waiting', 'active', 'completed', 'failed', 'cancelled'];
 
 export class StageJobRepository {
@@ -110,7 +118,7 @@ export class StageJobRepository {
     const counts = Object.fromEntries(
       KINDS.map((kind) => [kind, Object.fromEntries(STATES.map((s) => [s, 0]))]),
     ) as StageJobCounts;
-    for (const g of groups) counts[g.kind][g.state] = g._count._all;
+    for (const g of groups) counts[stageKindOf(g.kind)][g.state] += g._count._all;
     return counts;
   }
 }

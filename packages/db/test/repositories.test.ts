@@ -325,6 +325,12 @@ describe('cells, stage jobs, results, workers', () => {
     });
     assert.equal(counts.report.waiting, 0);
     assert.equal((await repos.stageJobs.listStageJobs(experimentId)).length, 3);
+    // A row from before the publish job got its name counts as publish.
+    await repos.stageJobs.upsertStageJob({ experimentId, key: 'evaluate~old', kind: 'evaluate' });
+    await repos.stageJobs.upsertStageJob({ experimentId, key: 'publish~new', kind: 'publish' });
+    const renamed = await repos.stageJobs.countStageJobs(experimentId);
+    assert.equal(renamed.publish.waiting, 2);
+    assert.equal('evaluate' in renamed, false);
     await assert.rejects(repos.stageJobs.transitionStageJob(experimentId, 'nope', 'active'), {
       code: 'RDLAB_DB_NOT_FOUND',
     });

@@ -184,6 +184,7 @@ describe('every model round-trips through the generated client', () => {
       status: 'failed' as const,
       epochsDone: 2,
       createdAt: t1,
+      settings: { attribute: 'sentiment', seed: 42 },
     };
     await pg.db.cell.create({ data: cell });
     const readCell = await pg.db.cell.findUnique({

@@ -3,11 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import {
   catalogJob,
+  currentJobName,
+  isJobName,
   JOB_NAMES,
   JobPayloadError,
   jobCatalog,
+  jobDefinition,
   jobNamesFor,
   jobOptions,
+  LEGACY_JOB_NAMES,
   LockEnvError,
   lockOptionsFromEnv,
   parsePayload,
@@ -32,9 +36,9 @@ const shard = {
 const valid = {
   report: { version: 1, experimentId: 'e1', specKey: 'specs/e1.json' },
   prepare: { version: 1, experimentId: 'e1', specKey: 'specs/e1.json', dataset: 'imdb' },
-  shard,
+  bootstrap: shard,
   train: { version: 1, experimentId: 'e1', cellId: 'c0123456789abcdef', specKey: 'specs/e1.json' },
-  evaluate: { version: 1, experimentId: 'e1', cellId: 'c0123', specKey: 'specs/e1.json' },
+  publish: { version: 1, experimentId: 'e1', cellId: 'c0123', specKey: 'specs/e1.json' },
 } as const;
 
 function payloadError(name: string, data: unknown): JobPayloadError {
@@ -66,9 +70,9 @@ describe('job catalog', () => {
     for (const name of JOB_NAMES) assert.equal(queueFor(name), 'rdlab-stages', name);
     assert.deepEqual(jobNamesFor(QUEUES.stages), [
       'prepare',
-      'shard',
+      'bootstrap',
       'train',
-      'evaluate',
+      'publish',
       'report',
     ]);
   });
@@ -102,8 +106,8 @@ describe('job catalog', () => {
 
   it('names the bad field and keeps a stable code', () => {
     assert.equal(payloadError('train', { ...valid.train, cellId: 'a b' }).field, 'cellId');
-    assert.equal(payloadError('shard', { ...shard, start: -1 }).field, 'start');
-    assert.equal(payloadError('shard', { ...shard, start: 1.5 }).field, 'start');
+    assert.equal(payloadError('bootstrap', { ...shard, start: -1 }).field, 'start');
+    assert.equal(payloadError('bootstrap', { ...shard, start: 1.5 }).field, 'start');
     assert.equal(
       payloadError('prepare', { ...valid.prepare, dataset: undefined }).field,
       'dataset',
@@ -112,11 +116,11 @@ describe('job catalog', () => {
       payloadError('report', { ...valid.report, specKey: '../etc/passwd' }).field,
       'specKey',
     );
-    assert.match(payloadError('evaluate', 'not an object').message, /job 'evaluate' payload/);
+    assert.match(payloadError('publish', 'not an object').message, /job 'publish' payload/);
   });
 
   it('rejects a shard whose range is empty, at end', () => {
-    const error = payloadError('shard', { ...shard, start: 10, end: 10 });
+    const error = payloadError('bootstrap', { ...shard, start: 10, end: 10 });
     assert.equal(error.field, 'end');
     assert.match(error.message, /end must be greater than start/);
   });
@@ -144,13 +148,29 @@ describe('job catalog', () => {
     );
   });
 
+  it('reads the legacy names of jobs still in Redis as their current names', () => {
+    assert.deepEqual(LEGACY_JOB_NAMES, { shard: 'bootstrap', evaluate: 'publish' });
+    assert.equal(currentJobName('shard'), 'bootstrap');
+    assert.equal(currentJobName('evaluate'), 'publish');
+    assert.equal(currentJobName('train'), 'train');
+    assert.equal(currentJobName('sample'), null);
+    assert.equal(isJobName('shard'), false, 'nothing adds a job under a legacy name');
+    assert.deepEqual(parsePayload('shard', shard), shard);
+    assert.deepEqual(parsePayload('evaluate', valid.publish), valid.publish);
+    assert.equal(jobDefinition('evaluate'), jobCatalog.publish);
+  });
+
+  it('names each job after the stage it runs', () => {
+    for (const name of JOB_NAMES) assert.equal(jobCatalog[name].stage, name);
+  });
+
   it('rejects unknown job names, listing the valid ones', () => {
     assert.throws(
       () => parsePayload('sample', {}),
       (e: unknown) =>
         e instanceof UnknownJobError &&
         e.code === 'RDLAB_JOB_UNKNOWN' &&
-        e.message.includes('prepare, shard, train, evaluate, report'),
+        e.message.includes('prepare, bootstrap, train, publish, report'),
     );
   });
 
@@ -179,12 +199,12 @@ describe('job catalog', () => {
   });
 
   it('builds validated jobs with caller options merged over the catalog', () => {
-    const job = catalogJob('shard', shard, { jobId: 'shard~x', priority: 3 });
+    const job = catalogJob('bootstrap', shard, { jobId: 'bootstrap~x', priority: 3 });
     assert.equal(job.queueName, 'rdlab-stages');
-    assert.equal(job.opts.jobId, 'shard~x');
+    assert.equal(job.opts.jobId, 'bootstrap~x');
     assert.equal(job.opts.priority, 3);
-    assert.equal(job.opts.attempts, jobCatalog.shard.attempts);
-    assert.throws(() => catalogJob('shard', { ...shard, end: 0 }), JobPayloadError);
+    assert.equal(job.opts.attempts, jobCatalog.bootstrap.attempts);
+    assert.throws(() => catalogJob('bootstrap', { ...shard, end: 0 }), JobPayloadError);
   });
 });
 

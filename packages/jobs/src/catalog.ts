@@ -40,7 +40,7 @@ export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
  * Pipeline stages: the `stage` label of metrics. `@rdlab/telemetry` has its own copy of this
  * type (it imports nothing of ours); keep the two the same (a test compares them).
  */
-export type Stage = 'prepare' | 'bootstrap' | 'train' | 'evaluate' | 'report';
+export type Stage = 'prepare' | 'bootstrap' | 'train' | 'publish' | 'report';
 
 // ─── Payload fields ──────────────────────────────────────────────────────────────────────────
 
@@ -71,9 +71,27 @@ const index = z.number().int().nonnegative();
  * train job of an attribute waits for all of its shards, nor that two experiments share a shard
  * (BullMQ 6.7 refuses a second live parent for an existing child).
  */
-export const JOB_NAMES = ['prepare', 'shard', 'train', 'evaluate', 'report'] as const;
+export const JOB_NAMES = ['prepare', 'bootstrap', 'train', 'publish', 'report'] as const;
 
 export type JobName = (typeof JOB_NAMES)[number];
+
+/**
+ * The names jobs had before each job was named after its stage: `shard` ran the bootstrap
+ * stage, `evaluate` published the evaluations its cell's train job had computed. Jobs added
+ * under them may still be in Redis, so workers run them as their new name; nothing adds them.
+ */
+export const LEGACY_JOB_NAMES = {
+  shard: 'bootstrap',
+  evaluate: 'publish',
+} as const satisfies Record<string, JobName>;
+
+/** The current name of job `name` (itself, or what a legacy name is called now), or null. */
+export function currentJobName(name: string): JobName | null {
+  if (isJobName(name)) return name;
+  return Object.hasOwn(LEGACY_JOB_NAMES, name)
+    ? LEGACY_JOB_NAMES[name as keyof typeof LEGACY_JOB_NAMES]
+    : null;
+}
 
 /** How one kind of job is queued, retried and supervised. */
 export interface JobDefinition {
@@ -120,10 +138,10 @@ export const jobCatalog = {
   /**
    * Samples prefixes [start, end) × K continuations from β, scores them with R and writes the
    * shard at `shardKey`. A shard depends on neither γ nor the cell, so experiments share it:
-   * its job id is `jobId('shard', <shard hash>)` and `experimentId` is only the experiment that
-   * asked first (for logs).
+   * its job id is `jobId('bootstrap', <shard key>)` and `experimentId` is only the experiment
+   * that asked first (for logs). Formerly `shard`.
    */
-  shard: {
+  bootstrap: {
     queue: QUEUES.stages,
     stage: 'bootstrap',
     payload: z
@@ -160,10 +178,15 @@ export const jobCatalog = {
     timeoutMs: 24 * HOUR,
     lockDurationMs: 5 * MINUTE,
   },
-  /** Evaluates one cell on held-out prefixes: Acc, Reward, BLEU, ROUGE, METEOR. */
-  evaluate: {
+  /**
+   * Publishes one cell's evaluations into Postgres (start point and every epoch, with its
+   * examples) and marks the cell succeeded. The train job computed them (Acc, Reward, BLEU,
+   * ROUGE, METEOR on held-out prefixes) into the cell's result; this job only publishes them.
+   * Formerly `evaluate`.
+   */
+  publish: {
     queue: QUEUES.stages,
-    stage: 'evaluate',
+    stage: 'publish',
     payload: z.object({ version, experimentId: id, cellId: id, specKey: artifactKey }).strict(),
     attempts: 3,
     backoff: { type: 'exponential', delayMs: 30 * SECOND },
@@ -172,7 +195,7 @@ export const jobCatalog = {
   },
   /**
    * Acc + Reward tables, Pareto fronts and verdicts of one experiment, from the cells' results.
-   * The scheduler adds it once every cell of the experiment is evaluated.
+   * The scheduler adds it once every cell of the experiment is published.
    */
   report: {
     queue: QUEUES.stages,
@@ -203,10 +226,14 @@ export function isJobName(name: string): name is JobName {
   return Object.hasOwn(jobCatalog, name);
 }
 
-/** The catalog entry of `name`; throws `RDLAB_JOB_UNKNOWN` listing the valid names. */
+/**
+ * The catalog entry of `name` (a legacy name reads as its current one); throws
+ * `RDLAB_JOB_UNKNOWN` listing the valid names.
+ */
 export function jobDefinition(name: string): JobDefinition {
-  if (!isJobName(name)) throw new UnknownJobError(name, JOB_NAMES);
-  return jobCatalog[name];
+  const current = currentJobName(name);
+  if (!current) throw new UnknownJobError(name, JOB_NAMES);
+  return jobCatalog[current];
 }
 
 export function queueFor(name: JobName): QueueName {

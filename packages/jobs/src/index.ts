@@ -11,10 +11,10 @@
  * const stages = new Queue(QUEUES.stages, { connection }); // every stage job goes here
  * const shardKey = 'shards/3f9a0c1d2e4b5a6978c0d1e2.arrow';
  * const job = catalogJob(
- *   'shard',
+ *   'bootstrap',
  *   { version: 1, experimentId: 'e1', specKey: 'specs/e1.json', dataset: 'imdb',
  *     attribute: 'positive', start: 0, end: 1000, shardKey },
- *   { jobId: jobId('shard', shardKey) }, // a second experiment adding it makes no second job
+ *   { jobId: jobId('bootstrap', shardKey) }, // a second experiment adding it makes no second job
  * );
  * await stages.add(job.name, job.data, job.opts);
  * console.log(await queueDepth([stages])); // { 'rdlab-stages': { waiting: 1, …, depth: 1 } }
@@ -25,6 +25,7 @@ export { CANCEL_CHANNEL } from './cancel.js';
 export {
   type CatalogJob,
   catalogJob,
+  currentJobName,
   isJobName,
   JOB_NAMES,
   type JobDefinition,
@@ -34,6 +35,7 @@ export {
   jobDefinition,
   jobNamesFor,
   jobOptions,
+  LEGACY_JOB_NAMES,
   lockOptionsFromEnv,
   parsePayload,
   QUEUE_NAMES,

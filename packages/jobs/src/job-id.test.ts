@@ -5,15 +5,15 @@ import { JobIdError, jobId, UnknownJobError } from './index.js';
 describe('jobId', () => {
   it('is deterministic: the same job and parts give the same id', () => {
     const key = 'shards/3f9a0c1d2e4b5a6978c0d1e2.arrow';
-    assert.equal(jobId('shard', key), jobId('shard', key));
-    assert.equal(jobId('shard', key), 'shard~shards/3f9a0c1d2e4b5a6978c0d1e2.arrow');
+    assert.equal(jobId('bootstrap', key), jobId('bootstrap', key));
+    assert.equal(jobId('bootstrap', key), 'bootstrap~shards/3f9a0c1d2e4b5a6978c0d1e2.arrow');
     assert.equal(jobId('prepare', 'behavior/ab12', 3), 'prepare~behavior/ab12~3');
   });
 
   it('differs when the job name or any part differs', () => {
     const ids = new Set([
       jobId('train', 'c1'),
-      jobId('evaluate', 'c1'),
+      jobId('publish', 'c1'),
       jobId('train', 'c2'),
       jobId('train', 'c1', 'x'),
       jobId('train', 'c1x'),
@@ -22,10 +22,10 @@ describe('jobId', () => {
   });
 
   it('never contains ":" and is never an integer (both rejected by BullMQ)', () => {
-    const id = jobId('shard', 0);
+    const id = jobId('bootstrap', 0);
     assert.ok(!id.includes(':'));
     assert.notEqual(`${Number.parseInt(id, 10)}`, id);
-    assert.throws(() => jobId('shard', 'bull:rdlab-stages:1'), JobIdError);
+    assert.throws(() => jobId('bootstrap', 'bull:rdlab-stages:1'), JobIdError);
   });
 
   it('rejects parts that could collide or break keys, with a stable code', () => {

@@ -18,7 +18,7 @@ const PART = /^[A-Za-z0-9._=/-]+$/;
 const MAX_LENGTH = 512;
 
 /**
- * `jobId('shard', 'shards/3f9a….arrow')` → `'shard~shards/3f9a….arrow'`;
+ * `jobId('bootstrap', 'shards/3f9a….arrow')` → `'bootstrap~shards/3f9a….arrow'`;
  * `jobId('train', cellId)` → `'train~c0123…'`. Parts are non-empty strings of [A-Za-z0-9._=/-]
  * or non-negative integers; anything else throws `RDLAB_JOB_ID_INVALID`.
  */

@@ -21,13 +21,13 @@ it('runs the README example', { skip: skipWithoutRedis }, async () => {
   const dir = await dataDir();
   // --- README example starts
   const redis = await startRedisServer({ dataDir: dir }); // or a cluster's REDIS_URL
-  // One queue for every stage job: prepare, shard, train, evaluate, report.
+  // One queue for every stage job: prepare, bootstrap, train, publish, report.
   const stages = new Queue(QUEUES.stages, {
     connection: redisConnection(redis.url, { role: 'producer' }),
   });
   const shardKey = 'shards/3f9a0c1d2e4b5a6978c0d1e2.arrow';
   const job = catalogJob(
-    'shard',
+    'bootstrap',
     {
       version: 1,
       experimentId: 'e1',
@@ -38,7 +38,7 @@ it('runs the README example', { skip: skipWithoutRedis }, async () => {
       end: 1000,
       shardKey,
     },
-    { jobId: jobId('shard', shardKey) }, // a second experiment adding it makes no second job
+    { jobId: jobId('bootstrap', shardKey) }, // a second experiment adding it makes no second job
   );
   await stages.add(job.name, job.data, job.opts);
   const depth = await queueDepth([stages]); // { 'rdlab-stages': { waiting: 1, …, depth: 1 } }

@@ -21,7 +21,7 @@ import {
 } from '../src/index.js';
 import { dataDir, skipWithoutRedis } from './redis.js';
 
-const shard = (experimentId: string): JobPayload<'shard'> => ({
+const shard = (experimentId: string): JobPayload<'bootstrap'> => ({
   version: 1,
   experimentId,
   specKey: `specs/${experimentId}.json`,
@@ -56,18 +56,22 @@ describe('queues on redis-server', { skip: skipWithoutRedis }, () => {
   it('makes ONE job of the same shard added at once by two experiments', async () => {
     const a = queue(QUEUES.stages);
     const b = queue(QUEUES.stages);
-    const fromA = catalogJob('shard', shard('eA'), { jobId: jobId('shard', shard('eA').shardKey) });
-    const fromB = catalogJob('shard', shard('eB'), { jobId: jobId('shard', shard('eB').shardKey) });
+    const fromA = catalogJob('bootstrap', shard('eA'), {
+      jobId: jobId('bootstrap', shard('eA').shardKey),
+    });
+    const fromB = catalogJob('bootstrap', shard('eB'), {
+      jobId: jobId('bootstrap', shard('eB').shardKey),
+    });
     assert.equal(fromA.queueName, QUEUES.stages);
     const [jobA, jobB] = await Promise.all([
       a.add(fromA.name, fromA.data, fromA.opts),
       b.add(fromB.name, fromB.data, fromB.opts),
     ]);
-    assert.equal(jobA.id, 'shard~shards/3f9a0c1d2e4b5a6978c0d1e2.arrow');
+    assert.equal(jobA.id, 'bootstrap~shards/3f9a0c1d2e4b5a6978c0d1e2.arrow');
     assert.equal(jobB.id, jobA.id);
     assert.equal(await a.count(), 1);
     const stored = await a.getJob(jobA.id!);
-    assert.ok(['eA', 'eB'].includes(parsePayload('shard', stored?.data).experimentId));
+    assert.ok(['eA', 'eB'].includes(parsePayload('bootstrap', stored?.data).experimentId));
     await a.obliterate({ force: true }); // the next tests count this queue from zero
   });
 
@@ -81,9 +85,9 @@ describe('queues on redis-server', { skip: skipWithoutRedis }, () => {
     });
     const jobs = [
       catalogJob('train', cell('c1'), { jobId: jobId('train', 'c1') }),
-      catalogJob('evaluate', cell('c2'), { jobId: jobId('evaluate', 'c2') }),
-      catalogJob('shard', shard('e1'), {
-        jobId: jobId('shard', shard('e1').shardKey),
+      catalogJob('publish', cell('c2'), { jobId: jobId('publish', 'c2') }),
+      catalogJob('bootstrap', shard('e1'), {
+        jobId: jobId('bootstrap', shard('e1').shardKey),
         priority: 5,
       }),
       catalogJob(
@@ -123,16 +127,16 @@ describe('queues on redis-server', { skip: skipWithoutRedis }, () => {
       ),
     );
     const done = new Promise<void>((resolve) => worker.once('completed', () => resolve()));
-    const job = catalogJob('evaluate', {
+    const job = catalogJob('publish', {
       version: 1,
       experimentId: 'e7',
       cellId: 'c7',
       specKey: 'specs/e7.json',
     });
-    await stages.add(job.name, job.data, { ...job.opts, jobId: jobId('evaluate', 'c7') });
+    await stages.add(job.name, job.data, { ...job.opts, jobId: jobId('publish', 'c7') });
     await done;
     await worker.close();
-    assert.deepEqual(seen, ['evaluate e7']);
+    assert.deepEqual(seen, ['publish e7']);
     assert.equal((await queueDepth([stages]))[QUEUES.stages]?.completed, 1);
     await stages.obliterate({ force: true });
   });

@@ -723,7 +723,7 @@ function summaryStage(args: CheckArgs) {
 }
 
 /**
- * The `cuda` row of packages/pipeline/src/throughputs.json (what `rdlab plan` estimates from), in
+ * The `cuda` row of packages/plan/src/throughputs.json (what `rdlab plan` estimates from), in
  * its cost model: 6·N FLOPs per trained token, 2·N per generated token, N = GPT-2 124M's
  * parameters. Training at batch 64 × 30 and sampling at batch 512, both fp32.
  */

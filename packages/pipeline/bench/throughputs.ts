@@ -1,7 +1,7 @@
 /**
- * Remeasures the throughput table `rdlab plan` estimates from (`src/throughputs.json`): for each
+ * Remeasures the throughput table `rdlab plan` estimates from (`packages/plan/src/throughputs.json`): for each
  * engine, the FLOP/s it achieves on a training step and in KV-cached batched sampling. Prints the
- * rows as JSON; paste them over the measured rows of `src/throughputs.json` and keep the
+ * rows as JSON; paste them over the measured rows of `packages/plan/src/throughputs.json` and keep the
  * reference rows (see the README, "Refreshing the throughput table").
  *
  *   node --conditions=source --import tsx packages/pipeline/bench/throughputs.ts [--engines native,wasm] [--gpt2 native] [--machine "…"]

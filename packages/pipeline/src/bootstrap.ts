@@ -6,22 +6,13 @@
 import { createRng, type SweepSpec, sequenceLikelihood } from '@rdlab/core';
 import { type Prefix, selectPrefixes } from '@rdlab/data';
 import { classify, generate, generatedRows } from '@rdlab/ml';
-import { samplingContent, shardKey } from './keys.js';
+import { type ShardPlan, samplingContent, shardKey } from '@rdlab/plan';
 import { type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
 import { type BehaviorSample, encodeShard } from './shard-file.js';
 
 /** Sequences sampled per model call. */
 const SAMPLING_BATCH = 128;
-
-export interface ShardPlan {
-  key: string;
-  dataset: string;
-  attribute: string;
-  /** Prefix range [start, end) of the attribute's selection. */
-  start: number;
-  end: number;
-}
 
 /** The attribute's training prefixes: a seeded selection, stable as the requested count grows. */
 export function trainingPrefixes(spec: SweepSpec, prepared: PreparedDataset, attribute: string) {

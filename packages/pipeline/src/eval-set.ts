@@ -5,10 +5,10 @@
  */
 import type { SweepSpec } from '@rdlab/core';
 import { DatasetError, type Prefix, selectPrefixes } from '@rdlab/data';
+import { evalSetKey } from '@rdlab/plan';
 import { maybeJson, putJson } from '@rdlab/store';
 import { sampleBehavior } from './bootstrap.js';
 import type { EvalSet } from './evaluate.js';
-import { evalSetKey } from './keys.js';
 import type { StageContext } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
 import type { BehaviorSample } from './shard-file.js';

@@ -16,40 +16,11 @@
 export {
   planShards,
   runShard,
-  type ShardPlan,
   sampleBehavior,
   trainingPrefixes,
 } from './bootstrap.js';
 export { buildEvalSet } from './eval-set.js';
 export { type EvalExample, type EvalResult, type EvalSet, evaluateTarget } from './evaluate.js';
-export {
-  behaviorKey,
-  cellPrefix,
-  cellResultKey,
-  datasetContent,
-  evalSetKey,
-  rewardKey,
-  samplingContent,
-  shardKey,
-  tokenizerKey,
-} from './keys.js';
-export {
-  type BackendEstimate,
-  PLAN_STAGES,
-  type PlannedModel,
-  type PlanStage,
-  planSweep,
-  presetFromName,
-  type StagePlan,
-  type SweepPlan,
-  type WorkFlops,
-} from './plan.js';
-export {
-  type FormatPlanOptions,
-  formatDuration,
-  formatPlan,
-  secondsOnWorkers,
-} from './plan-format.js';
 export {
   MemoryMetrics,
   type MetricPoint,
@@ -79,21 +50,14 @@ export { renderReportHtml } from './report-html.js';
 export { type DatasetSummary, runSweep, type SweepRun } from './run-sweep.js';
 export { type BehaviorSample, decodeShard, encodeShard } from './shard-file.js';
 export {
+  CellSettingsError,
   cellResult,
   findCell,
-  manifestKey,
   PreparedCache,
-  type PreparedManifest,
   prepareJob,
   reportJob,
   shardJob,
+  storedCell,
   trainJob,
 } from './stage-jobs.js';
-export {
-  type Measurement,
-  parseThroughputRows,
-  THROUGHPUTS,
-  type Throughput,
-  withThroughputs,
-} from './throughputs.js';
 export { type CellResult, type EpochRecord, epochSamples, trainCell } from './train.js';

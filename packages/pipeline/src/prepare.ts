@@ -22,8 +22,8 @@ import {
   trainBpe,
   trainClassifier,
 } from '@rdlab/ml';
+import { behaviorKey, rewardKey, tokenizerKey } from '@rdlab/plan';
 import { directoryComplete, getDirectory, putDirectory } from '@rdlab/store';
-import { behaviorKey, rewardKey, tokenizerKey } from './keys.js';
 import { checkpointPath, withScratch } from './local-files.js';
 import type { StageContext } from './ports.js';
 

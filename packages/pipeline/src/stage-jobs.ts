@@ -14,51 +14,31 @@
  */
 import {
   type Cell,
+  type CellSettings,
+  cellId,
   contentHash,
   expandSweep,
-  type ResolvedDataset,
-  resolveDataset,
+  pairId,
   type SweepSpec,
 } from '@rdlab/core';
 import type { Prefix } from '@rdlab/data';
+import {
+  datasetContent,
+  datasetOf,
+  evalSetKey,
+  manifestKey,
+  type PreparedManifest,
+  prefixesKey,
+} from '@rdlab/plan';
 import { type ArtifactStore, getJson, maybeJson, putJson } from '@rdlab/store';
-import { planShards, runShard, type ShardPlan, trainingPrefixes } from './bootstrap.js';
+import { planShards, runShard, trainingPrefixes } from './bootstrap.js';
 import { buildEvalSet } from './eval-set.js';
-import { datasetContent, evalSetKey } from './keys.js';
 import type { StageContext } from './ports.js';
 import { disposePrepared, type PreparedDataset, prepare } from './prepare.js';
 import { buildReport, resultsCsv, type SweepReport } from './report.js';
 import { renderReportHtml } from './report-html.js';
 import { type BehaviorSample, decodeShard } from './shard-file.js';
 import { type CellResult, readCellResult, trainCell } from './train.js';
-
-/** What `prepare` leaves for the other jobs of one dataset. */
-export interface PreparedManifest {
-  dataset: string;
-  keys: PreparedDataset['keys'];
-  classes: string[];
-  rewardAccuracy: number | null;
-  attributes: Record<
-    string,
-    {
-      /** Training prefixes selected (fewer than asked when the data runs out). */
-      prefixCount: number;
-      /** The selection, stored once so shard jobs need not re-read the dataset. */
-      prefixesKey: string;
-      shards: ShardPlan[];
-      evalSetKey: string;
-    }
-  >;
-}
-
-function datasetOf(spec: SweepSpec, name: string): ResolvedDataset {
-  const dataset = spec.datasets.find((d) => d.name === name);
-  if (!dataset)
-    throw new Error(
-      `the spec has no dataset '${name}': one of ${spec.datasets.map((d) => d.name).join(', ')}`,
-    );
-  return resolveDataset(dataset);
-}
 
 const short = (value: unknown) => contentHash(value).slice(0, 24);
 
@@ -119,25 +99,6 @@ async function withPrepared<T>(
   }
 }
 
-/**
- * The manifest's address: everything prepare, prefix selection, shard planning and the
- * evaluation set depend on, computable without running prepare (the scheduler polls it).
- */
-export function manifestKey(spec: SweepSpec, datasetName: string): string {
-  const dataset = datasetOf(spec, datasetName);
-  const { prefixLength, maxLength, temperature, topK, repetitionPenalty } = spec.training;
-  return `manifests/${short({
-    format: 1,
-    dataset: datasetContent(dataset),
-    attributes: dataset.attributes,
-    behavior: spec.behavior,
-    rewardModel: spec.rewardModel,
-    sampling: { prefixLength, maxLength, temperature, topK, repetitionPenalty },
-    bootstrap: spec.bootstrap,
-    evaluationPrefixes: spec.evaluation.prefixes,
-  })}.json`;
-}
-
 /** Job `prepare`: the dataset's models, and per attribute its prefixes, shard plan and eval set. */
 export async function prepareJob(
   ctx: StageContext,
@@ -159,12 +120,12 @@ export async function prepareJob(
     for (const attribute of prepared.dataset.attributes) {
       const { prefixes } = trainingPrefixes(spec, prepared, attribute);
       const shards = planShards(spec, prepared, attribute, prefixes.length);
-      const prefixesKey = `prefixes/${short({ shards: shards.map((s) => s.key) })}.json`;
-      if (!(await ctx.store.exists(prefixesKey))) await putJson(ctx.store, prefixesKey, prefixes);
+      const selection = prefixesKey(shards);
+      if (!(await ctx.store.exists(selection))) await putJson(ctx.store, selection, prefixes);
       await buildEvalSet(ctx, spec, prepared, attribute);
       manifest.attributes[attribute] = {
         prefixCount: prefixes.length,
-        prefixesKey,
+        prefixesKey: selection,
         shards,
         evalSetKey: evalSetKey(spec, prepared.dataset, attribute, prepared.keys),
       };
@@ -202,6 +163,45 @@ export async function shardJob(
   );
 }
 
+/** A stored cell whose settings do not hash to its id (a row edited, or written wrongly). */
+export class CellSettingsError extends Error {
+  readonly code = 'RDLAB_CELL_SETTINGS_MISMATCH';
+}
+
+/**
+ * A cell as its experiment's submission resolved it: the row's names and the settings stored
+ * beside them. Nothing is parsed or expanded, so a schema default changed since submission
+ * cannot change what runs; the settings must still hash to the cell's id.
+ */
+export function storedCell(row: {
+  id: string;
+  index: number;
+  dataset: string;
+  attribute: string;
+  target: string;
+  settings: CellSettings;
+}): Cell {
+  const { settings } = row;
+  if (cellId(settings) !== row.id)
+    throw new CellSettingsError(
+      `cell ${row.id}: its stored settings hash to ${cellId(settings)}, not to its id`,
+    );
+  return {
+    id: row.id,
+    index: row.index,
+    dataset: row.dataset,
+    attribute: row.attribute,
+    target: row.target,
+    dropout: settings.dropout,
+    seed: settings.seed,
+    pair: pairId(settings),
+  };
+}
+
+/**
+ * A cell found by expanding the spec again: for experiments stored before their cells carried
+ * their settings (see `cellFromSettings`), and for callers that hold only a spec.
+ */
 export function findCell(spec: SweepSpec, cellId: string): Cell {
   const cell = expandSweep(spec).find((c) => c.id === cellId);
   if (!cell) throw new Error(`the spec has no cell ${cellId}`);
@@ -212,12 +212,11 @@ export function findCell(spec: SweepSpec, cellId: string): Cell {
 export async function trainJob(
   ctx: StageContext,
   spec: SweepSpec,
-  cellId: string,
+  cell: Cell,
   cache?: PreparedCache,
 ): Promise<CellResult> {
-  const done = await cellResult(ctx.store, cellId);
+  const done = await cellResult(ctx.store, cell.id);
   if (done) return done;
-  const cell = findCell(spec, cellId);
   const manifest = await getJson<PreparedManifest>(ctx.store, manifestKey(spec, cell.dataset));
   const entry = attributeOf(manifest, cell.attribute);
   return withPrepared(ctx, spec, cell.dataset, cache, async (prepared) => {

@@ -31,6 +31,7 @@ import {
   rewardDropoutStep,
   saveLanguageModel,
 } from '@rdlab/ml';
+import { cellPrefix, cellResultKey } from '@rdlab/plan';
 import { type ArtifactStore, getDirectory, maybeJson, putDirectory, putJson } from '@rdlab/store';
 import {
   type EvalResult,
@@ -41,7 +42,6 @@ import {
   type TrainingMetrics,
   trainingMetrics,
 } from './evaluate.js';
-import { cellPrefix, cellResultKey } from './keys.js';
 import { checkpointPath, withScratch } from './local-files.js';
 import { type MetricPoint, type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseSweepSpec } from '@rdlab/core';
 import { initBackend } from '@rdlab/ml';
+import { manifestKey } from '@rdlab/plan';
 import { LocalDirectoryStore } from '@rdlab/store';
 import {
   type BehaviorSample,
   decodeShard,
   epochSamples,
   MemoryMetrics,
-  manifestKey,
   newCounters,
   prepareJob,
   reportJob,
@@ -148,7 +148,7 @@ describe('a sweep in one process', () => {
         assert.equal(await shardJob(ctx, spec, 'demo', attribute, shard.key), true);
     }
     const results = [];
-    for (const cell of cells) results.push(await trainJob(ctx, spec, cell.id));
+    for (const cell of cells) results.push(await trainJob(ctx, spec, cell));
     assert.deepEqual(
       results.map((r) => [r.cell.id, r.final.acc, r.final.reward, r.start.acc]),
       first.results.map((r) => [r.cell.id, r.final.acc, r.final.reward, r.start.acc]),

@@ -23,7 +23,7 @@ function exercise(metrics: RdlabMetrics) {
   metrics.samplesTotal.inc({ stage: 'bootstrap' }, 10_000);
   metrics.samplesTotal.inc({ stage: 'train' }, 64);
   metrics.tokensTotal.inc({ stage: 'train', backend: 'cpu' }, 1_920);
-  metrics.jobFailuresTotal.inc({ stage: 'evaluate' });
+  metrics.jobFailuresTotal.inc({ stage: 'publish' });
   metrics.jobRetriesTotal.inc({ stage: 'bootstrap' });
   metrics.workersActive.set({ backend: 'tensorflow-gpu' }, 2);
   metrics.httpRequestDurationSeconds.observe(

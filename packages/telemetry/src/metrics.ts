@@ -12,7 +12,7 @@ import { rejectUnknownOptions } from './errors.js';
  * (a test in @rdlab/jobs compares the two). All stages share one queue (`rdlab-stages`), so
  * this label, not `queue`, tells them apart.
  */
-export type Stage = 'prepare' | 'bootstrap' | 'train' | 'evaluate' | 'report';
+export type Stage = 'prepare' | 'bootstrap' | 'train' | 'publish' | 'report';
 
 /** Compute backends (`backend` label): the values of `RDLAB_BACKEND`. */
 export type Backend = 'cuda' | 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';

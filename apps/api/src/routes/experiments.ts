@@ -2,9 +2,9 @@
  * Experiments: submit a sweep (or plan it with `?dryRun=true`), list and read them, cancel one,
  * follow its progress as Server-Sent Events.
  */
-import { canonicalJson, cellRecord, SpecError, validateSpec } from '@rdlab/core';
+import { canonicalJson, cellRecord, cellSettings, SpecError, validateSpec } from '@rdlab/core';
 import { ExperimentStatus } from '@rdlab/db';
-import { planSweep } from '@rdlab/pipeline';
+import { planSweep } from '@rdlab/plan';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ownedExperiment, principalOf, SECURITY } from '../auth.js';
 import { specDocument, YAML_CONTENT_TYPES } from '../body.js';
@@ -123,7 +123,11 @@ export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
         specSubmitted: document as object,
         specResolved,
         idempotencyKey: key,
-        cells: cells.map(cellRecord),
+        // Resolved once, here: the scheduler and workers read these, never the spec's defaults.
+        cells: cells.map((cell) => ({
+          ...cellRecord(cell),
+          settings: JSON.parse(JSON.stringify(cellSettings(spec, cell))),
+        })),
       });
       if (!created) return replay(experiment);
       reply.code(201).header('location', location(experiment.id));

@@ -7,6 +7,7 @@
  */
 import { type DropoutConfig, dropoutLabel, parseDropoutLabel } from '@rdlab/core';
 import type { Experiment } from '@rdlab/db';
+import { resultsKey } from '@rdlab/plan';
 import { ArtifactNotFoundError } from '@rdlab/store';
 import type { FastifyInstance } from 'fastify';
 import { ownedExperiment, SECURITY } from '../auth.js';
@@ -14,10 +15,6 @@ import type { RouteDeps } from '../deps.js';
 import { apiError, errorResponses } from '../errors.js';
 import { isFinished } from '../progress.js';
 import { idParams } from './experiments.js';
-
-/** Where the report job writes an experiment's results (apps/worker `experimentPrefix`). */
-export const resultsKey = (experimentId: string, file: string) =>
-  `experiments/${experimentId}/${file}`;
 
 export function resultRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const read = async (experiment: Experiment, file: string): Promise<Buffer> => {

@@ -14,7 +14,7 @@ import {
   THROUGHPUTS,
   type Throughput,
   withThroughputs,
-} from '@rdlab/pipeline';
+} from '@rdlab/plan';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { readValidSpec } from './spec.js';

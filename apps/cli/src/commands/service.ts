@@ -48,10 +48,10 @@ class ExperimentProgress {
 
   update(view: ExperimentView): void {
     for (const [stage, states] of Object.entries(view.progress?.stages ?? {})) {
-      // Jobs appear as the scheduler queues them; a cell has one train and one evaluate job.
+      // Jobs appear as the scheduler queues them; a cell has one train and one publish job.
       const queued = Object.values(states).reduce((a, b) => a + b, 0);
       const total =
-        stage === 'train' || stage === 'evaluate' ? Math.max(queued, view.cellCount) : queued;
+        stage === 'train' || stage === 'publish' ? Math.max(queued, view.cellCount) : queued;
       if (queued === 0) continue;
       const finished = (states.completed ?? 0) + (states.failed ?? 0);
       if (!this.started.has(stage)) {

@@ -28,9 +28,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '@rdlab/db';
 import { catalogJob, QUEUES, redisConnection } from '@rdlab/jobs';
+import { specKeyOf } from '@rdlab/plan';
 import { createLogger } from '@rdlab/telemetry';
 import { Queue } from 'bullmq';
-import { LEADER_LOCK, type RunningScheduler, specKeyOf, startScheduler } from '../../src/main.js';
+import { LEADER_LOCK, type RunningScheduler, startScheduler } from '../../src/main.js';
 import {
   finished,
   killGroup,

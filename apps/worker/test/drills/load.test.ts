@@ -59,7 +59,7 @@ const DRAIN_TIMEOUT_MS = 60_000;
 function shardJob(i: number) {
   const shardKey = `shards/${contentHash({ drill: 'load', i }).slice(0, 24)}.arrow`;
   const job = catalogJob(
-    'shard',
+    'bootstrap',
     {
       version: 1,
       experimentId: `load-${Math.floor(i / 1000)}`,
@@ -70,7 +70,7 @@ function shardJob(i: number) {
       end: (i + 1) * 100,
       shardKey,
     },
-    { jobId: jobId('shard', shardKey) },
+    { jobId: jobId('bootstrap', shardKey) },
   );
   return { name: job.name, data: job.data, opts: job.opts };
 }
@@ -180,7 +180,7 @@ describe('drill: load (queue and worker)', { timeout: FULL ? 600_000 : 180_000 }
         return { used: field('used_memory'), peak: field('used_memory_peak') };
       };
       // Failed jobs are not exercised here (every job succeeds); their retention must be capped.
-      const keepFailed = jobOptions('shard').removeOnFail;
+      const keepFailed = jobOptions('bootstrap').removeOnFail;
       assert.ok(
         typeof keepFailed === 'object' && (keepFailed.count ?? 0) > 0,
         'the catalog keeps failed shard jobs without a count cap',
@@ -276,7 +276,7 @@ describe('drill: load (queue and worker)', { timeout: FULL ? 600_000 : 180_000 }
       const growth = Math.max(...rounds.map((r) => r.after)) - first.after;
       assert.ok(
         counts.completed <= JOBS_PER_ROUND && growth <= 0.1 * (first.after - before),
-        `after each drain Redis holds ${rounds.map((r) => mib(r.after)).join(', ')} MiB and ${counts.completed} completed jobs after ${total} ran: removeOnComplete (${JSON.stringify(jobOptions('shard').removeOnComplete)}) must keep Redis flat once it holds ${JOBS_PER_ROUND}`,
+        `after each drain Redis holds ${rounds.map((r) => mib(r.after)).join(', ')} MiB and ${counts.completed} completed jobs after ${total} ran: removeOnComplete (${JSON.stringify(jobOptions('bootstrap').removeOnComplete)}) must keep Redis flat once it holds ${JOBS_PER_ROUND}`,
       );
       // The worst moment: one round kept, one round queued.
       const bound = before + 2 * JOBS_PER_ROUND * BYTES_PER_JOB;

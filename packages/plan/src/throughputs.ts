@@ -1,11 +1,11 @@
 /**
  * The table of measured throughputs `planSweep` estimates from (`throughputs.json`): per backend,
  * the FLOP/s achieved on a training step and in KV-cached sampling, each with the date, machine
- * and command it came from. Refresh the measured rows with `bench/throughputs.ts` (README,
+ * and command it came from. Refresh the measured rows with `packages/pipeline/bench/throughputs.ts` (README,
  * "Refreshing the throughput table").
  *
  * ```ts
- * import { THROUGHPUTS } from '@rdlab/pipeline';
+ * import { THROUGHPUTS } from '@rdlab/plan';
  *
  * const native = THROUGHPUTS.find((t) => t.backend === 'native');
  * console.log(native?.trainFlops.flopsPerS, native?.trainFlops.measuredOn);

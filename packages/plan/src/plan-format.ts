@@ -3,7 +3,7 @@
  * on W workers.
  *
  * ```ts
- * import { formatPlan, planSweep } from '@rdlab/pipeline';
+ * import { formatPlan, planSweep } from '@rdlab/plan';
  *
  * console.log(formatPlan(planSweep(spec, cells), { workers: [8, 64] }));
  * ```
@@ -174,7 +174,7 @@ export function formatPlan(plan: SweepPlan, options: FormatPlanOptions = {}): st
     'Stages:',
   );
   for (const st of plan.stages) if (st.note) out.push(`  ${st.stage}: ${st.note}`);
-  out.push('', 'Throughputs (packages/pipeline/src/throughputs.json):');
+  out.push('', 'Throughputs (packages/plan/src/throughputs.json):');
   for (const e of plan.estimates)
     out.push(
       `  ${e.backend}${e.reference ? ' (reference, not an rdlab engine)' : ''}: training ${gflops(e.trainFlopsPerS)}, sampling ${gflops(e.decodeFlopsPerS)}; measured ${e.measuredOn} on ${e.machine}`,

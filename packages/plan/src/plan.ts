@@ -6,7 +6,7 @@
  *
  * ```ts
  * import { parseSweepSpec } from '@rdlab/core';
- * import { formatPlan, planSweep } from '@rdlab/pipeline';
+ * import { formatPlan, planSweep } from '@rdlab/plan';
  *
  * const { spec, cells } = parseSweepSpec(yamlText);
  * const plan = planSweep(spec, cells); // JSON-serialisable
