@@ -40,6 +40,10 @@ describe('device check preparation', { skip }, () => {
       'node_modules/node-addon-api/index.js',
       'fixtures/tiny-gpt2/model.safetensors',
       'fixtures/reward-dropout-step/expected.json',
+      'fixtures/tiny-opt/model.safetensors',
+      'fixtures/tiny-opt/step/expected.json',
+      'fixtures/tiny-xglm/reference.json',
+      'fixtures/tiny-xglm/step/batch.json',
     ])
       assert.ok(paths.includes(p), `${p} is not in the manifest`);
     for (const f of manifest.files) assert.equal(f.bytes, statSync(join(out, f.path)).size, f.path);

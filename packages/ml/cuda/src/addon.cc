@@ -13,24 +13,61 @@ namespace {
 
 using rdlab_cuda::Gpt2Engine;
 
+// Every array and number a JavaScript caller passes is checked here, sized from the model and its
+// own state (the last forward's batch, a decoder's batch), never from the TypeScript wrapper's
+// say-so: a TypeError / RangeError names the argument and the expected vs found length.
+template <typename T>
+constexpr napi_typedarray_type typed_array_type();
+template <>
+constexpr napi_typedarray_type typed_array_type<float>() { return napi_float32_array; }
+template <>
+constexpr napi_typedarray_type typed_array_type<int32_t>() { return napi_int32_array; }
+template <>
+constexpr napi_typedarray_type typed_array_type<uint8_t>() { return napi_uint8_array; }
+template <>
+constexpr napi_typedarray_type typed_array_type<uint32_t>() { return napi_uint32_array; }
+
+template <typename T>
+Napi::TypedArrayOf<T> typed_of(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != typed_array_type<T>())
+    throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a " +
+                                            (typed_array_type<T>() == napi_float32_array ? "Float32Array"
+                                             : typed_array_type<T>() == napi_int32_array ? "Int32Array"
+                                             : typed_array_type<T>() == napi_uint8_array ? "Uint8Array"
+                                                                                         : "Uint32Array"));
+  return v.As<Napi::TypedArrayOf<T>>();
+}
+
 template <typename T>
 const T* data_of(const Napi::Value& v, size_t expected, const char* what) {
-  if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a typed array");
-  auto arr = v.As<Napi::TypedArrayOf<T>>();
-  if (expected != (size_t)-1 && arr.ElementLength() != expected)
+  auto arr = typed_of<T>(v, what);
+  if (arr.ElementLength() != expected)
     throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected " + std::to_string(expected) + " elements, got " + std::to_string(arr.ElementLength()));
   return arr.Data();
 }
 
-int int_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a number");
-  return info[i].As<Napi::Number>().Int32Value();
+constexpr long long INT_MAX_LL = 2147483647LL;
+
+// An integer within [lo, hi], named in the error.
+int int_value(const Napi::Value& v, const char* what, long long lo, long long hi) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a number");
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!(x >= (double)lo && x <= (double)hi) || x != (double)(long long)x)
+    throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                                             v.ToString().Utf8Value());
+  return (int)x;
 }
 
-double number_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a number");
-  return info[i].As<Napi::Number>().DoubleValue();
+int int_arg(const Napi::CallbackInfo& info, size_t i, const char* what, long long lo = -INT_MAX_LL - 1, long long hi = INT_MAX_LL) {
+  return int_value(info[i], what, lo, hi);
 }
+
+double number_value(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+double number_arg(const Napi::CallbackInfo& info, size_t i, const char* what) { return number_value(info[i], what); }
 
 void check_ids(Napi::Env env, const int32_t* ids, size_t n, int V) {
   for (size_t i = 0; i < n; i++)
@@ -73,8 +110,21 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
       if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("config.") + key + ": expected a number");
       return v.As<Napi::Number>();
     };
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "config: expected an object");
     rdlab_cuda::Config cfg{get("vocab_size").Int32Value(), get("n_positions").Int32Value(), get("n_embd").Int32Value(),
                            get("n_layer").Int32Value(),    get("n_head").Int32Value(),      get("layer_norm_epsilon").FloatValue()};
+    // The decoder description beyond GPT-2 (flat-gpt2.ts's engineDecoderConfig, as the native
+    // addon reads it); absent: GPT-2.
+    auto number = [&](const char* key, double fallback) { return c.Has(key) && c.Get(key).IsNumber() ? c.Get(key).As<Napi::Number>().DoubleValue() : fallback; };
+    cfg.F = (int)number("ffn_dim", 0);
+    cfg.separate_qkv = number("separate_qkv", 0) != 0;
+    cfg.sinusoidal = number("sinusoidal", 0) != 0;
+    cfg.pos_offset = (int)number("position_offset", 0);
+    cfg.embed_scale = (float)number("embed_scale", 1);
+    cfg.activation = (int)number("activation", rdlab_cuda::GELU_TANH);
+    if (cfg.V < 1 || cfg.P < 1 || cfg.C < 1 || cfg.L < 1 || cfg.H < 1 || cfg.C % cfg.H != 0 || cfg.F < 0 || cfg.pos_offset < 0 || cfg.activation < 0 ||
+        cfg.activation > 2 || (cfg.sinusoidal && cfg.C < 4))
+      throw Napi::RangeError::New(env, "config: not a decoder the CUDA engine runs (sizes ≥ 1, n_embd divisible by n_head, activation 0-2)");
     const size_t expected = Gpt2Engine::parameter_count(cfg);
     const float* params = data_of<float>(info[1], expected, "parameters");
     const std::string p = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "fp32";
@@ -85,11 +135,12 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
     else throw Napi::RangeError::New(env, "precision '" + p + "': expected fp32, tf32 or bf16");
     model_ = guarded(env, [&] { return Gpt2Engine::create(cfg, params, precision); });
     vocab_ = cfg.V;
+    positions_ = cfg.P;
   }
 
  private:
   std::unique_ptr<Gpt2Engine> model_;
-  int vocab_ = 0;
+  int vocab_ = 0, positions_ = 0;
 
   Gpt2Engine& model(Napi::Env env) {
     if (!model_) throw Napi::Error::New(env, "the model was disposed");
@@ -98,7 +149,7 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
 
   Napi::Value Logits(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    const int B = int_arg(info, 1, "B"), T = int_arg(info, 2, "T");
+    const int B = int_arg(info, 1, "B", 1), T = int_arg(info, 2, "T", 1, positions_);
     const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
     check_ids(info.Env(), ids, (size_t)B * T, vocab_);
     auto out = Napi::Float32Array::New(info.Env(), (size_t)B * T * vocab_);
@@ -108,7 +159,7 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
 
   Napi::Value LastLogits(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    const int B = int_arg(info, 1, "B"), T = int_arg(info, 2, "T");
+    const int B = int_arg(info, 1, "B", 1), T = int_arg(info, 2, "T", 1, positions_);
     const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
     check_ids(info.Env(), ids, (size_t)B * T, vocab_);
     auto out = Napi::Float32Array::New(info.Env(), (size_t)B * vocab_);
@@ -118,7 +169,7 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
 
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    const int B = int_arg(info, 2, "B"), T = int_arg(info, 3, "T");
+    const int B = int_arg(info, 2, "B", 1), T = int_arg(info, 3, "T", 1, positions_);
     const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
     const float* mask = data_of<float>(info[1], (size_t)B * T, "mask");
     check_ids(info.Env(), ids, (size_t)B * T, vocab_);
@@ -130,7 +181,9 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
   // backward(coefficients: Float32Array [B], trainable: Uint8Array [tensors]) → loss
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    const float* coef = data_of<float>(info[0], (size_t)-1, "coefficients");
+    // One coefficient per row of the batch the engine saved activations for, not the wrapper's B.
+    if (m.forward_batch() == 0) throw Napi::Error::New(info.Env(), "backward: no forward() to differentiate (or logits() ran since)");
+    const float* coef = data_of<float>(info[0], (size_t)m.forward_batch(), "coefficients");
     const uint8_t* trainable = data_of<uint8_t>(info[1], m.num_tensors(), "trainable");
     return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return m.backward(coef, trainable); }));
   }
@@ -140,7 +193,7 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
     const uint8_t* trainable = data_of<uint8_t>(info[6], m.num_tensors(), "trainable");
     const double lr = number_arg(info, 0, "lr"), b1 = number_arg(info, 1, "beta1"), b2 = number_arg(info, 2, "beta2"), eps = number_arg(info, 3, "eps"),
                  clip = number_arg(info, 4, "clip");
-    const int step = int_arg(info, 5, "step");
+    const int step = int_arg(info, 5, "step", 1);
     return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return m.adam_step(lr, b1, b2, eps, clip, step, trainable); }));
   }
 
@@ -194,14 +247,22 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
 
   Napi::Value DecoderNew(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    const int B = int_arg(info, 0, "B");
+    const int B = int_arg(info, 0, "B", 1);
     return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return m.decoder_new(B); }));
   }
 
   // decoderNext(handle, ids [B, n], n, B) → logits [B, V]
   Napi::Value DecoderNext(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    const int handle = int_arg(info, 0, "decoder"), n = int_arg(info, 2, "n"), B = int_arg(info, 3, "B");
+    const int handle = int_arg(info, 0, "decoder"), n = int_arg(info, 2, "n", 1, positions_);
+    // B is the decoder's own (the engine copies that many rows); a different one is refused.
+    const int B = guarded(info.Env(), [&] { return m.decoder_batch(handle); });
+    if (info.Length() > 3 && !info[3].IsUndefined() && int_arg(info, 3, "B") != B)
+      throw Napi::RangeError::New(info.Env(), "B: expected " + std::to_string(B) + " (the decoder's batch), got " + info[3].ToString().Utf8Value());
+    const int pos = m.decoder_position(handle);
+    if (pos + n > positions_)
+      throw Napi::RangeError::New(info.Env(), "n: decoding " + std::to_string(n) + " more positions after " + std::to_string(pos) + " passes n_positions " +
+                                                  std::to_string(positions_));
     const int32_t* ids = data_of<int32_t>(info[1], (size_t)B * n, "ids");
     check_ids(info.Env(), ids, (size_t)B * n, vocab_);
     auto out = Napi::Float32Array::New(info.Env(), (size_t)B * vocab_);
@@ -218,20 +279,23 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
   Napi::Value Sample(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto& m = model(env);
-    const int B = int_arg(info, 1, "B"), p = int_arg(info, 2, "p");
+    const int B = int_arg(info, 1, "B", 1), p = int_arg(info, 2, "p", 1, positions_);
     const int32_t* prefixes = data_of<int32_t>(info[0], (size_t)B * p, "prefixes");
     check_ids(env, prefixes, (size_t)B * p, vocab_);
+    if (!info[3].IsObject()) throw Napi::TypeError::New(env, "sampling: expected {maxLength, temperature, topK, repetitionPenalty, eosId}");
     auto o = info[3].As<Napi::Object>();
-    auto num = [&](const char* key) {
-      auto v = o.Get(key);
-      if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("sampling.") + key + ": expected a number");
-      return v.As<Napi::Number>();
-    };
-    rdlab_cuda::SampleOptions opts{num("maxLength").Int32Value(), num("temperature").DoubleValue(), num("topK").Int32Value(),
-                                   num("repetitionPenalty").DoubleValue(), num("eosId").Int32Value()};
-    if (!info[4].IsTypedArray()) throw Napi::TypeError::New(env, "rngState: expected a Uint32Array(4)");
-    auto state = info[4].As<Napi::Uint32Array>();
-    if (state.ElementLength() != 4) throw Napi::RangeError::New(env, "rngState: expected 4 words");
+    rdlab_cuda::SampleOptions opts{int_value(o.Get("maxLength"), "sampling.maxLength", 2, INT_MAX_LL), number_value(o.Get("temperature"), "sampling.temperature"),
+                                   int_value(o.Get("topK"), "sampling.topK", 0, INT_MAX_LL), number_value(o.Get("repetitionPenalty"), "sampling.repetitionPenalty"),
+                                   int_value(o.Get("eosId"), "sampling.eosId", -1, vocab_ - 1)};
+    if (!(opts.temperature >= 0)) throw Napi::RangeError::New(env, "sampling.temperature: expected ≥ 0, got " + std::to_string(opts.temperature));
+    if (!(opts.penalty > 0)) throw Napi::RangeError::New(env, "sampling.repetitionPenalty: expected > 0, got " + std::to_string(opts.penalty));
+    if (opts.max_length <= p)
+      throw Napi::RangeError::New(env, "sample: maxLength " + std::to_string(opts.max_length) + " must exceed the prefix length " + std::to_string(p));
+    if (opts.max_length - 1 > positions_)
+      throw Napi::RangeError::New(env, "sample: maxLength " + std::to_string(opts.max_length) + " needs " + std::to_string(opts.max_length - 1) +
+                                           " positions, the model has " + std::to_string(positions_));
+    auto state = typed_of<uint32_t>(info[4], "rngState");
+    if (state.ElementLength() != 4) throw Napi::RangeError::New(env, "rngState: expected 4 elements, got " + std::to_string(state.ElementLength()));
     uint32_t s[4] = {state[0], state[1], state[2], state[3]};
     rdlab_cuda::SampleResult r = guarded(env, [&] { return m.sample(prefixes, B, p, opts, s); });
     for (int i = 0; i < 4; i++) state[i] = s[i];
@@ -287,7 +351,7 @@ Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SgemmGflops(const Napi::CallbackInfo& info) {
-  const int n = int_arg(info, 0, "n");
+  const int n = int_arg(info, 0, "n", 1, 65536);
   const double seconds = number_arg(info, 1, "seconds");
   const bool tf32 = info.Length() > 2 && info[2].ToBoolean().Value();
   return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return rdlab_cuda::sgemm_gflops(n, seconds, tf32); }));

@@ -7,29 +7,36 @@
 // Sampling follows sampler.ts's sampleRow token for token: the raw row's max and Σ exp give the
 // model's log p; scores are the logits with the CTRL penalty on tokens already in the row;
 // greedy takes the first argmax; otherwise top-k keeps scores ≥ the k-th largest (ties kept),
-// weights exp((score − max)/temperature), and one uniform u picks the first token whose running
-// sum of weights exceeds u·total. Scores and weights are doubles, as in JavaScript. The uniforms
-// come from the same xoshiro128** stream, one per unfinished row in row order, so a seed gives the
-// same samples as sampler.ts whenever the sums agree to the last bit or u falls clear of a
-// boundary (the sums are ordered differently: a 1e-16 relative difference).
+// weights exp((score − max)/temperature), and one uniform u walks u·total down by each weight in
+// index order, taking the first token where it goes below 0 (the last positive weight when
+// rounding leaves it a hair above). Scores and weights are doubles, as in JavaScript. The uniforms
+// come from the same xoshiro128** stream, one per unfinished row in row order.
+//
+// The weights are computed in parallel, but the sums (Σ exp of the raw row, the total) and the
+// walk are one thread's sequential loop in index order: sampleRow's (and native/src/sampler.cc's)
+// arithmetic operation for operation, so the choice never depends on a summation order. (A
+// parallel prefix sum decides a different token whenever its rounding puts u·total on the other
+// side of a boundary.) What may still differ is exp itself in the last bit (CUDA's vs V8's).
 #pragma once
 #include "common.cuh"
 
 namespace rdlab_cuda {
 
-// qkv [B·n, 3C] (+ bias) → q [B, H, n, D]; k, v into the cache at positions pos … pos + n − 1.
+// qkv [B·n, 3C] (+ the q, k, v biases) → q [B, H, n, D]; k, v into the cache at positions
+// pos … pos + n − 1.
 template <typename T_>
-__global__ void kv_store(T_* q, T_* kcache, T_* vcache, const T_* qkv, const float* bias, int B, int n, int C, int H, int pos, int cap) {
+__global__ void kv_store(T_* q, T_* kcache, T_* vcache, const T_* qkv, const float* qb, const float* kb, const float* vb, int B, int n, int C, int H, int pos,
+                         int cap) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   const int D = C / H;
   if (i >= (size_t)B * H * n * D) return;
   const int d = (int)(i % D), j = (int)((i / D) % n), h = (int)((i / ((size_t)D * n)) % H), b = (int)(i / ((size_t)D * n * H));
   const size_t src = ((size_t)b * n + j) * 3 * C + h * D + d;
   const int col = h * D + d;
-  q[i] = from_float<T_>(to_float(qkv[src]) + bias[col]);
+  q[i] = from_float<T_>(to_float(qkv[src]) + qb[col]);
   const size_t dst = (((size_t)b * H + h) * cap + pos + j) * D + d;
-  kcache[dst] = from_float<T_>(to_float(qkv[src + C]) + bias[C + col]);
-  vcache[dst] = from_float<T_>(to_float(qkv[src + 2 * C]) + bias[2 * C + col]);
+  kcache[dst] = from_float<T_>(to_float(qkv[src + C]) + kb[col]);
+  vcache[dst] = from_float<T_>(to_float(qkv[src + 2 * C]) + vb[col]);
 }
 
 // One block per (b·H + h, j): query j (at position pos + j) over keys 0 … pos + j. Each warp takes
@@ -128,8 +135,10 @@ __global__ void mark_seen(uint8_t* seen, const int32_t* prefixes, int B, int p, 
 }
 
 struct SampleStep {
-  const float* logits;  // [B, V]
-  int V, T, t, eos, top_k;
+  const float* logits;  // [B, Vp]: V real columns, rows Vp apart (the padded vocabulary)
+  double* raw;          // [B, Vp] scratch: exp(row − max), the model's own weights
+  double* weights;      // [B, Vp] scratch: the sampling distribution's weights
+  int V, Vp, T, t, eos, top_k;
   double temperature, penalty;
   uint8_t* seen;  // [B, V], null when the penalty is off
   uint8_t* done;  // [B]
@@ -155,17 +164,18 @@ constexpr int SAMPLE_THREADS = 1024;
 __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(SampleStep a) {
   __shared__ double dscratch[32];
   __shared__ float fscratch[32];
-  __shared__ double chunk_sums[SAMPLE_THREADS];
   __shared__ unsigned hist[256];
   __shared__ uint64_t sel_prefix, sel_mask;
-  __shared__ int sel_remaining, found, last_positive;
-  __shared__ double s_total;
+  __shared__ int sel_remaining, s_token;
+  __shared__ double s_raw_sum, s_sampling_logprob;
   const int b = blockIdx.x, tid = threadIdx.x, V = a.V;
   if (a.done[b]) {
     if (tid == 0) a.next_ids[b] = a.eos;
     return;
   }
-  const float* row = a.logits + (size_t)b * V;
+  const float* row = a.logits + (size_t)b * a.Vp;
+  double* raw = a.raw + (size_t)b * a.Vp;
+  double* w = a.weights + (size_t)b * a.Vp;
   const uint8_t* seen = a.seen ? a.seen + (size_t)b * V : nullptr;
   const double pen = a.penalty;
   auto score = [&](int i) -> double {
@@ -174,17 +184,15 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(SampleStep a) {
     return x;
   };
 
-  // The model's own distribution: max and Σ exp of the raw row.
+  // The model's own distribution: the raw row's max (a float, compared as sampleRow does) and
+  // exp(row − max) per token; summed below in index order.
   float mx = -FLT_MAX;
   for (int i = tid; i < V; i += blockDim.x) mx = fmaxf(mx, row[i]);
   mx = block_max(mx, fscratch);
-  double raw = 0.0;
-  for (int i = tid; i < V; i += blockDim.x) raw += exp((double)row[i] - (double)mx);
-  raw = block_sum(raw, dscratch);
+  for (int i = tid; i < V; i += blockDim.x) raw[i] = exp((double)row[i] - (double)mx);
 
-  int token;
-  double sampling_logprob;
-  if (a.temperature == 0) {
+  const bool greedy = a.temperature == 0;
+  if (greedy) {
     // Greedy: the first index of the largest score.
     double best = -DBL_MAX;
     int best_i = V;
@@ -213,16 +221,13 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(SampleStep a) {
     __syncthreads();
     best = wv[0];
     best_i = wi[0];
-    for (int w = 1; w < (int)blockDim.x / 32; w++)
-      if (wv[w] > best || (wv[w] == best && wi[w] < best_i)) {
-        best = wv[w];
-        best_i = wi[w];
+    for (int k = 1; k < (int)blockDim.x / 32; k++)
+      if (wv[k] > best || (wv[k] == best && wi[k] < best_i)) {
+        best = wv[k];
+        best_i = wi[k];
       }
-    token = best_i;
-    double total = 0.0;
-    for (int i = tid; i < V; i += blockDim.x) total += exp(score(i) - best);
-    total = block_sum(total, dscratch);
-    sampling_logprob = -log(total);
+    if (tid == 0) s_token = best_i;
+    for (int i = tid; i < V; i += blockDim.x) w[i] = exp(score(i) - best);
   } else {
     // Top-k cutoff: the k-th largest score, found by radix selection on order-preserving keys
     // (exact, ties included as sampler.ts's quickselect gives them).
@@ -263,58 +268,52 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_rows(SampleStep a) {
     if (tid % 32 == 0) dscratch[tid / 32] = smax;
     __syncthreads();
     smax = -DBL_MAX;
-    for (int w = 0; w < (int)blockDim.x / 32; w++) smax = fmax(smax, dscratch[w]);
+    for (int k = 0; k < (int)blockDim.x / 32; k++) smax = fmax(smax, dscratch[k]);
     const double temp = a.temperature;
-    auto weight = [&](int i) -> double {
+    for (int i = tid; i < V; i += blockDim.x) {
       const double x = score(i);
-      return x >= cutoff ? exp((x - smax) / temp) : 0.0;
-    };
-    // Each thread owns a contiguous chunk, so chunk sums in thread order are the running sum.
-    const int chunk = (V + blockDim.x - 1) / blockDim.x;
-    const int begin = min(V, tid * chunk), end = min(V, begin + chunk);
-    double local = 0.0;
-    int local_last = -1;
-    for (int i = begin; i < end; i++) {
-      const double w = weight(i);
-      local += w;
-      if (w > 0) local_last = i;
+      w[i] = x >= cutoff ? exp((x - smax) / temp) : 0.0;
     }
-    chunk_sums[tid] = local;
-    if (tid == 0) {
-      found = INT_MAX;
-      last_positive = -1;
+  }
+  __syncthreads();  // every raw[i] and w[i] is written (global memory, visible within the block)
+  if (tid == 0) {
+    // sampleRow's sums and `draw`, in its order: one thread, index order, so the rounding is its.
+    double raw_sum = 0.0, total = 0.0;
+    for (int i = 0; i < V; i++) {
+      raw_sum += raw[i];
+      total += w[i];
     }
-    __syncthreads();
-    if (local_last >= 0) atomicMax(&last_positive, local_last);
-    if (tid == 0) {
-      double run = 0.0;
-      for (int k = 0; k < (int)blockDim.x; k++) {
-        const double s = chunk_sums[k];
-        chunk_sums[k] = run;  // exclusive prefix
-        run += s;
-      }
-      s_total = run;
-    }
-    __syncthreads();
-    const double total = s_total;
-    const double u = a.u[b] * total;
-    const double before = chunk_sums[tid];
-    if (begin < end && before <= u && u < before + local) {
-      double rest = u - before;
-      for (int i = begin; i < end; i++) {
-        rest -= weight(i);
-        if (rest < 0) {
-          atomicMin(&found, i);
+    s_raw_sum = raw_sum;
+    if (greedy) {
+      s_sampling_logprob = -log(total);
+    } else {
+      double u = a.u[b] * total;
+      int token = -1;
+      for (int i = 0; i < V; i++) {
+        u -= w[i];
+        if (u < 0) {
+          token = i;
           break;
         }
       }
+      if (token < 0) {
+        token = V - 1;
+        for (int i = V - 1; i >= 0; i--)
+          if (w[i] > 0) {
+            token = i;  // rounding left u a hair above 0
+            break;
+          }
+      }
+      s_token = token;
+      s_sampling_logprob = log(w[token] / total);
     }
-    __syncthreads();
-    token = found != INT_MAX ? found : (last_positive >= 0 ? last_positive : V - 1);  // rounding left u a hair above the sum
-    sampling_logprob = log(weight(token) / total);
   }
+  __syncthreads();
+  const int token = s_token;
+  const double raw_sum = s_raw_sum;
+  const double sampling_logprob = s_sampling_logprob;
   if (tid == 0) {
-    const double logprob = (double)row[token] - (double)mx - log(raw);
+    const double logprob = (double)row[token] - (double)mx - log(raw_sum);
     const size_t at = (size_t)b * a.T + a.t;
     a.ids[at] = token;
     a.mask[at] = 1.0f;

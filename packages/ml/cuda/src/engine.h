@@ -12,10 +12,28 @@
 
 namespace rdlab_cuda {
 
+// Activations of the FFN (rdlab's DecoderConfig.activation), as the native engine numbers them.
+enum Activation : int { GELU_TANH = 0, GELU_ERF = 1, RELU = 2 };
+
+// One decoder description for GPT-2, OPT and XGLM (core's DecoderConfig; native/src/gpt2.h's
+// Gpt2Config field for field); the defaults are GPT-2's.
 struct Config {
   int V, P, C, L, H;
   float eps;
+  int F = 0;                  // FFN width; 0 means GPT-2's 4C
+  bool separate_qkv = false;  // OPT, XGLM: q/k/v/out_proj, fc1, fc2 are torch Linear [out, in]
+  bool sinusoidal = false;    // XGLM: positions are a constant table (no parameter, no gradient)
+  int pos_offset = 0;         // OPT, XGLM: position t reads row t + 2 of the table
+  float embed_scale = 1.0f;   // XGLM: token embeddings × √C (input only, not the tied head)
+  int activation = GELU_TANH;
+  int ffn() const { return F > 0 ? F : 4 * C; }
 };
+
+// The vocabulary as the GPU holds it: V rounded up to a multiple of 64 (GPT-2's 50,257 → 50,304),
+// as llm.c pads it, so the head GEMMs' leading dimension is aligned for cuBLAS's fast kernels. The
+// padded rows of wte are zero and never trained; padded logits are left out of the softmax, the
+// loss and sampling, and never cross to JavaScript.
+inline int padded_vocab(int V) { return (V + 63) / 64 * 64; }
 
 // fp32: IEEE single precision everywhere (cuBLAS without TF32), the parity setting.
 // tf32: fp32 storage, TensorFloat-32 tensor cores in the GEMMs (as torch's allow_tf32).
@@ -43,9 +61,12 @@ class Gpt2Engine {
   virtual ~Gpt2Engine() = default;
   // `params`: every tensor in gpt2ParameterShapes order (Hugging Face names), fp32.
   static std::unique_ptr<Gpt2Engine> create(const Config& config, const float* params, Precision precision);
+  // The checkpoint's count (unpadded vocabulary), as native/src/gpt2.h counts it.
   static size_t parameter_count(const Config& c) {
-    const size_t C = c.C;
-    return (size_t)c.V * C + (size_t)c.P * C + (size_t)c.L * (12 * C * C + 13 * C) + 2 * C;
+    const size_t C = c.C, F = c.ffn();
+    const size_t positions = c.sinusoidal ? 0 : (size_t)(c.P + c.pos_offset) * C;
+    // Per block: q, k, v, out (4C² + 4C), two LayerNorms (4C), fc (CF + F), proj (FC + C).
+    return (size_t)c.V * C + positions + (size_t)c.L * (4 * C * C + 8 * C + 2 * C * F + F + C) + 2 * C;
   }
 
   virtual size_t num_params() const = 0;
@@ -58,6 +79,9 @@ class Gpt2Engine {
   // Training forward: token_logprobs [B, T] (0 at t = 0 and where mask is 0), keeping what
   // backward needs.
   virtual void forward(const int32_t* ids, const float* mask, int B, int T, float* token_logprobs) = 0;
+  // The B of the activations backward would read: the last forward's, 0 before one or once
+  // logits / last_logits have overwritten them (the addon sizes coefficients by it).
+  virtual int forward_batch() const = 0;
   // Gradients of loss = mean_b(c_b · CE_b) for the tensors with trainable[i] != 0 (the rest are 0);
   // returns the loss.
   virtual double backward(const float* coefficients, const uint8_t* trainable) = 0;
@@ -75,6 +99,7 @@ class Gpt2Engine {
   // KV-cached decoding: a handle, then [B, n] ids at a time → logits of the last [B, V].
   virtual int decoder_new(int B) = 0;
   virtual int decoder_position(int handle) = 0;
+  virtual int decoder_batch(int handle) = 0;
   virtual void decoder_next(int handle, const int32_t* ids, int n, float* logits_out) = 0;
   virtual void decoder_free(int handle) = 0;
 

@@ -1,10 +1,15 @@
-// GPT-2 on one GPU: forward, backward of the per-sample weighted loss, Adam, KV-cached decoding and
-// sampling (engine.h). Parameters live on the GPU in one fp32 buffer in gpt2ParameterShapes order,
-// with a bf16 copy for the GEMMs in bf16 mode; only batches, per-token log-probabilities and
-// scalars cross to the host on a training step.
+// GPT-2, OPT and XGLM on one GPU: forward, backward of the per-sample weighted loss, Adam,
+// KV-cached decoding and sampling (engine.h). The families are one decoder described by Config,
+// mirroring native/src/gpt2.cc step for step (learned positions with OPT's offset of 2 or XGLM's
+// sinusoids, XGLM's input scale √C, the FFN's width and activation, GPT-2's fused Conv1D c_attn or
+// separate torch Linear q/k/v). Parameters live on the GPU in one fp32 buffer in
+// gpt2ParameterShapes order, except that wte has Vp = padded_vocab(V) rows (zero past V, llm.c's
+// padded vocabulary); a bf16 copy feeds the GEMMs in bf16 mode. Only batches, per-token
+// log-probabilities and scalars cross to the host on a training step.
 //
-// Legend: B batch, T positions, N = B·T rows, C width, V vocabulary, L layers, H heads, D = C/H,
-// M rows that predict a target (the loss rows). T_ is the activation type.
+// Legend: B batch, T positions, N = B·T rows, C width, F FFN width, V vocabulary, Vp the padded
+// vocabulary, L layers, H heads, D = C/H, M rows that predict a target (the loss rows). T_ is the
+// activation type.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -39,88 +44,143 @@ cublasHandle_t blas_handle() {
   return handle;
 }
 
+// Offsets of one layer's tensors in the device buffer (native/src/gpt2.h's LayerOffsets). GPT-2 has
+// the fused c_attn (qkvw [C, 3C]); OPT and XGLM keep q, k and v apart (qw, kw, vw [C, C]).
 struct LayerOffsets {
   size_t ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb;
+  size_t qw, qb, kw, kb, vw, vb;
+  size_t first_tensor, tensors;  // the layer's tensors in checkpoint order: [first, first + tensors)
 };
-constexpr int TENSORS_PER_LAYER = 12;
 
 template <typename T_>
 class Model final : public Gpt2Engine {
  public:
-  Model(const Config& config, const float* host_params, Precision precision) : c_(config), precision_(precision) {
+  Model(const Config& config, const float* host_params, Precision precision) : c_(config), precision_(precision), Vp_(padded_vocab(config.V)) {
     if (c_.C % c_.H != 0) throw std::invalid_argument("n_embd must be divisible by n_head");
     blas_.handle = blas_handle();
     blas_.compute = precision == Precision::TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    // Checkpoint order: wte, wpe, then per layer ln_1.{w,b}, c_attn.{w,b}, attn.c_proj.{w,b},
-    // ln_2.{w,b}, c_fc.{w,b}, mlp.c_proj.{w,b}; then ln_f.{w,b}.
+    // GPT-2's checkpoint order: wte, wpe, then per layer ln_1.{w,b}, c_attn.{w,b},
+    // attn.c_proj.{w,b}, ln_2.{w,b}, c_fc.{w,b}, mlp.c_proj.{w,b}; then ln_f.{w,b}.
+    // OPT and XGLM (modeling_opt.py, modeling_xglm.py): embed_tokens, embed_positions (OPT only),
+    // then per layer self_attn.{q,k,v,out}_proj.{w,b}, self_attn_layer_norm.{w,b},
+    // final_layer_norm.{w,b}, fc1.{w,b}, fc2.{w,b}; then the final LayerNorm.
+    // offsets_ are device offsets; sizes_ the checkpoint's sizes (wte's V rows: the padded rows
+    // are in no tensor, so no norm, Adam step or copy sees them).
     size_t at = 0;
-    auto take = [&](size_t n) {
+    auto take = [&](size_t n, size_t room) {
       offsets_.push_back(at);
       sizes_.push_back(n);
       const size_t o = at;
-      at += n;
+      at += room;
       return o;
     };
-    const size_t C = c_.C;
-    wte_ = take((size_t)c_.V * C);
-    wpe_ = take((size_t)c_.P * C);
+    const size_t C = c_.C, F = c_.ffn();
+    const size_t rows = (size_t)c_.P + c_.pos_offset;
+    wte_ = take((size_t)c_.V * C, (size_t)Vp_ * C);
+    pad_ = (size_t)(Vp_ - c_.V) * C;
+    if (!c_.sinusoidal) wpe_ = take(rows * C, rows * C);
     for (int l = 0; l < c_.L; l++) {
-      LayerOffsets o;
-      o.ln1w = take(C);
-      o.ln1b = take(C);
-      o.qkvw = take(C * 3 * C);
-      o.qkvb = take(3 * C);
-      o.attprojw = take(C * C);
-      o.attprojb = take(C);
-      o.ln2w = take(C);
-      o.ln2b = take(C);
-      o.fcw = take(C * 4 * C);
-      o.fcb = take(4 * C);
-      o.fcprojw = take(4 * C * C);
-      o.fcprojb = take(C);
+      LayerOffsets o{};
+      o.first_tensor = offsets_.size();
+      if (c_.separate_qkv) {
+        o.qw = take(C * C, C * C);
+        o.qb = take(C, C);
+        o.kw = take(C * C, C * C);
+        o.kb = take(C, C);
+        o.vw = take(C * C, C * C);
+        o.vb = take(C, C);
+        o.attprojw = take(C * C, C * C);
+        o.attprojb = take(C, C);
+        o.ln1w = take(C, C);
+        o.ln1b = take(C, C);
+      } else {
+        o.ln1w = take(C, C);
+        o.ln1b = take(C, C);
+        o.qkvw = take(C * 3 * C, C * 3 * C);
+        o.qkvb = take(3 * C, 3 * C);
+        o.attprojw = take(C * C, C * C);
+        o.attprojb = take(C, C);
+        // c_attn's bias in thirds: what attention_permute and kv_store add to q, k and v.
+        o.qb = o.qkvb;
+        o.kb = o.qkvb + C;
+        o.vb = o.qkvb + 2 * C;
+      }
+      o.ln2w = take(C, C);
+      o.ln2b = take(C, C);
+      o.fcw = take(C * F, C * F);
+      o.fcb = take(F, F);
+      o.fcprojw = take(F * C, F * C);
+      o.fcprojb = take(C, C);
+      o.tensors = offsets_.size() - o.first_tensor;
       layers_.push_back(o);
     }
-    lnfw_ = take(C);
-    lnfb_ = take(C);
+    lnfw_ = take(C, C);
+    lnfb_ = take(C, C);
     n_ = at;
+    if (n_ - pad_ != parameter_count(c_)) throw std::logic_error("CUDA engine: the parameter layout disagrees with parameter_count");
     params_.reserve(n_);
     grads_.reserve(n_);
     m_.reserve(n_);
     v_.reserve(n_);
-    CUDA_CHECK(cudaMemcpy(params_.get(), host_params, n_ * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemset(params_.get(), 0, n_ * sizeof(float)));  // wte's padded rows stay 0
+    copy_in(params_.get(), host_params);
     CUDA_CHECK(cudaMemset(grads_.get(), 0, n_ * sizeof(float)));
     CUDA_CHECK(cudaMemset(m_.get(), 0, n_ * sizeof(float)));
     CUDA_CHECK(cudaMemset(v_.get(), 0, n_ * sizeof(float)));
+    if (c_.sinusoidal) {
+      // transformers' XGLMSinusoidalPositionalEmbedding.get_embedding(P + 2, C, padding_idx=1),
+      // computed on the host in float32 exactly as native/src/gpt2.cc does (and torch): row r =
+      // [sin(r·f_0..f_{h-1}), cos(r·f_0..f_{h-1})], f_i = exp(−i·ln(10⁴)/(h − 1)), h = C/2, a zero
+      // column when C is odd, the padding row zeroed. A constant: no parameter, no gradient.
+      const int half = c_.C / 2;
+      const float step = (float)(std::log(10000.0) / (half - 1));
+      std::vector<float> table(rows * C, 0.0f);
+      for (size_t r = 0; r < rows; r++) {
+        if (r == 1) continue;  // padding_idx
+        for (int i = 0; i < half; i++) {
+          const float angle = (float)r * std::exp((float)i * -step);
+          table[r * C + i] = std::sin(angle);
+          table[r * C + half + i] = std::cos(angle);
+        }
+      }
+      CUDA_CHECK(cudaMemcpy(sinusoid_.reserve(rows * C), table.data(), rows * C * sizeof(float), cudaMemcpyHostToDevice));
+    }
     refresh_copy(0, n_);
   }
 
-  size_t num_params() const override { return n_; }
+  // The checkpoint's count: what crosses to JavaScript (wte's padded rows never do).
+  size_t num_params() const override { return n_ - pad_; }
   size_t num_tensors() const override { return offsets_.size(); }
   Precision precision() const override { return precision_; }
 
   // ------------------------------------------------------------ forward
 
   void logits(const int32_t* ids, int B, int T, float* out) override {
+    forward_B_ = 0;  // the activations backward would read are overwritten
     run_forward(ids, B, T);
     const size_t N = (size_t)B * T;
-    float* z = logits_.reserve(N * c_.V);
-    head_forward(blas_, z, lnf_.get(), W(wte_), (int)N, c_.C, c_.V);
-    CUDA_CHECK(cudaMemcpy(out, z, N * c_.V * sizeof(float), cudaMemcpyDeviceToHost));
+    float* z = logits_.reserve(N * Vp_);
+    head_forward(blas_, z, lnf_.get(), W(wte_), (int)N, c_.C, Vp_);
+    logits_to_host(out, z, N);
   }
 
   void last_logits(const int32_t* ids, int B, int T, float* out) override {
+    forward_B_ = 0;
     run_forward(ids, B, T);
     T_* last = hrows_.reserve((size_t)B * c_.C);
     gather_last<<<grid_for((size_t)B * c_.C), THREADS>>>(last, lnf_.get(), B, T, c_.C);
     LAUNCH_CHECK();
-    float* z = logits_.reserve((size_t)B * c_.V);
-    head_forward(blas_, z, last, W(wte_), B, c_.C, c_.V);
-    CUDA_CHECK(cudaMemcpy(out, z, (size_t)B * c_.V * sizeof(float), cudaMemcpyDeviceToHost));
+    float* z = logits_.reserve((size_t)B * Vp_);
+    head_forward(blas_, z, last, W(wte_), B, c_.C, Vp_);
+    logits_to_host(out, z, B);
   }
+
+  int forward_batch() const override { return forward_B_; }
 
   void forward(const int32_t* ids, const float* mask, int B, int T, float* token_logprobs) override {
     run_forward(ids, B, T);
-    const int C = c_.C, V = c_.V;
+    forward_B_ = B;
+    const int C = c_.C, V = c_.V, Vp = Vp_;
     // Only rows that predict a loss token go through the vocabulary projection.
     rows_.clear();
     targets_.clear();
@@ -142,9 +202,9 @@ class Model final : public Gpt2Engine {
     T_* h = hrows_.reserve((size_t)M_ * C);
     gather_rows<<<grid_for((size_t)M_ * C), THREADS>>>(h, lnf_.get(), rows, M_, C);
     LAUNCH_CHECK();
-    float* z = logits_.reserve((size_t)M_ * V);
-    head_forward(blas_, z, h, W(wte_), M_, C, V);
-    logsoftmax_rows<<<M_, THREADS>>>(lse_.reserve(M_), logp_.reserve(M_), z, targets, V);
+    float* z = logits_.reserve((size_t)M_ * Vp);
+    head_forward(blas_, z, h, W(wte_), M_, C, Vp);
+    logsoftmax_rows<<<M_, THREADS>>>(lse_.reserve(M_), logp_.reserve(M_), z, targets, V, Vp);
     LAUNCH_CHECK();
     logp_h_.resize(M_);
     CUDA_CHECK(cudaMemcpy(logp_h_.data(), logp_.get(), M_ * sizeof(float), cudaMemcpyDeviceToHost));
@@ -154,8 +214,8 @@ class Model final : public Gpt2Engine {
   // ------------------------------------------------------------ backward
 
   double backward(const float* coefficients, const uint8_t* trainable) override {
-    const int B = B_, T = T_len_, N = B * T, C = c_.C, V = c_.V, H = c_.H, L = c_.L, D = C / H;
-    const size_t NC = (size_t)N * C, BHTT = (size_t)B * H * T * T;
+    const int B = B_, T = T_len_, N = B * T, C = c_.C, V = c_.V, Vp = Vp_, H = c_.H, L = c_.L, D = C / H, F = c_.ffn();
+    const size_t NC = (size_t)N * C, NF = (size_t)N * F, BHTT = (size_t)B * H * T * T;
     CUDA_CHECK(cudaMemset(grads_.get(), 0, n_ * sizeof(float)));
     // dlogits = c_b / (B · n_b) · (softmax − onehot); the loss from the forward's log p.
     double loss = 0.0;
@@ -168,13 +228,13 @@ class Model final : public Gpt2Engine {
     }
     if (M_ == 0) return 0.0;
     auto tr = [&](size_t offset) { return trainable[tensor_index(offset)] != 0; };
-    const bool embeddings = tr(wte_) || tr(wpe_);
+    const bool embeddings = tr(wte_) || (!c_.sinusoidal && tr(wpe_));
     // Layers below the lowest trainable one need no backward at all (freezing all but the last
     // block skips most of it).
     int lowest = L;
     for (int l = 0; l < L; l++) {
       bool any = false;
-      for (int j = 0; j < TENSORS_PER_LAYER; j++) any = any || trainable[2 + l * TENSORS_PER_LAYER + j];
+      for (size_t j = 0; j < layers_[l].tensors; j++) any = any || trainable[layers_[l].first_tensor + j];
       if (any) {
         lowest = l;
         break;
@@ -189,12 +249,12 @@ class Model final : public Gpt2Engine {
     float* z = logits_.get();
     T_* dl;
     if constexpr (std::is_same_v<T_, float>) dl = z;  // in place over the logits
-    else dl = dlogits_.reserve((size_t)M_ * V);
-    crossentropy_backward<<<M_, THREADS>>>(dl, z, lse_.get(), targets_d_.get(), scale, V);
+    else dl = dlogits_.reserve((size_t)M_ * Vp);
+    crossentropy_backward<<<M_, THREADS>>>(dl, z, lse_.get(), targets_d_.get(), scale, V, Vp);
     LAUNCH_CHECK();
     T_* dh = dhrows_.reserve((size_t)M_ * C);
-    head_backward_input(blas_, dh, dl, W(wte_), M_, C, V);
-    if (tr(wte_)) head_backward_weight(blas_, G + wte_, hrows_.get(), dl, M_, C, V);
+    head_backward_input(blas_, dh, dl, W(wte_), M_, C, Vp);
+    if (tr(wte_)) head_backward_weight(blas_, G + wte_, hrows_.get(), dl, M_, C, Vp);  // padded rows += 0
 
     T_* dlnf = dlnf_.reserve(NC);
     T_* dres = dres_.reserve(NC);
@@ -208,7 +268,7 @@ class Model final : public Gpt2Engine {
     layernorm_weight_grads(tr(lnfw_) ? G + lnfw_ : nullptr, tr(lnfb_) ? G + lnfb_ : nullptr, dlnf, top, lnfm_.get(), lnfr_.get(), N, C);
 
     T_* dln = dln_.reserve(NC);
-    T_* dfch = dfch_.reserve(4 * NC);
+    T_* dfch = dfch_.reserve(NF);
     T_* datty = datty_.reserve(NC);
     T_* dy = dyperm_.reserve(NC);
     T_* dq = dq_.reserve(NC);
@@ -228,26 +288,26 @@ class Model final : public Gpt2Engine {
       const T_* att = att_.get() + (size_t)l * BHTT;
       const T_* atty = atty_.get() + (size_t)l * NC;
       const T_* ln2 = ln2_.get() + (size_t)l * NC;
-      const T_* fch = fch_.get() + (size_t)l * 4 * NC;
-      const T_* fchg = fchg_.get() + (size_t)l * 4 * NC;
+      const T_* fch = fch_.get() + (size_t)l * NF;
+      const T_* fchg = fchg_.get() + (size_t)l * NF;
       const float *m1 = ln1m_.get() + (size_t)l * N, *r1 = ln1r_.get() + (size_t)l * N;
       const float *m2 = ln2m_.get() + (size_t)l * N, *r2 = ln2r_.get() + (size_t)l * N;
       // dres is the gradient of the block's output: the MLP branch, then the residual.
-      linear_backward_input(blas_, dfch, dres, W(o.fcprojw), N, 4 * C, C);
-      if (tr(o.fcprojw)) linear_backward_weight(blas_, G + o.fcprojw, fchg, dres, N, 4 * C, C);
-      if (tr(o.fcprojb)) bias_grad(G + o.fcprojb, dres, N, C);
-      gelu_backward<<<grid_for(4 * NC), THREADS>>>(dfch, fch, 4 * NC);
+      proj_backward_input(dfch, dres, o.fcprojw, N, F, C);
+      if (tr(o.fcprojw)) proj_backward_weight(G + o.fcprojw, fchg, dres, N, F, C);
+      if (tr(o.fcprojb)) bias_grad(G + o.fcprojb, dres, C, N, C);
+      act_backward<<<grid_for(NF), THREADS>>>(dfch, fch, NF, c_.activation);
       LAUNCH_CHECK();
-      linear_backward_input(blas_, dln, dfch, W(o.fcw), N, C, 4 * C);
-      if (tr(o.fcw)) linear_backward_weight(blas_, G + o.fcw, ln2, dfch, N, C, 4 * C);
-      if (tr(o.fcb)) bias_grad(G + o.fcb, dfch, N, 4 * C);
+      proj_backward_input(dln, dfch, o.fcw, N, C, F);
+      if (tr(o.fcw)) proj_backward_weight(G + o.fcw, ln2, dfch, N, C, F);
+      if (tr(o.fcb)) bias_grad(G + o.fcb, dfch, F, N, F);
       layernorm_backward_input<<<ceil_div(N, ROWS_PER_BLOCK), THREADS>>>(dres, dln, mid, P + o.ln2w, m2, r2, N, C);
       LAUNCH_CHECK();
       layernorm_weight_grads(tr(o.ln2w) ? G + o.ln2w : nullptr, tr(o.ln2b) ? G + o.ln2b : nullptr, dln, mid, m2, r2, N, C);
       // dres is now the gradient of the attention's residual sum.
-      linear_backward_input(blas_, datty, dres, W(o.attprojw), N, C, C);
-      if (tr(o.attprojw)) linear_backward_weight(blas_, G + o.attprojw, atty, dres, N, C, C);
-      if (tr(o.attprojb)) bias_grad(G + o.attprojb, dres, N, C);
+      proj_backward_input(datty, dres, o.attprojw, N, C, C);
+      if (tr(o.attprojw)) proj_backward_weight(G + o.attprojw, atty, dres, N, C, C);
+      if (tr(o.attprojb)) bias_grad(G + o.attprojb, dres, C, N, C);
       heads_split<<<grid_for(NC), THREADS>>>(dy, datty, B, T, C, H);
       LAUNCH_CHECK();
       attention_scores(blas_, datt, dy, v, B * H, T, D, 1.0f);  // datt = dy · vᵀ
@@ -258,9 +318,20 @@ class Model final : public Gpt2Engine {
       attention_scores_backward_k(blas_, dk, datt, q, B * H, T, D, scale_qk);
       attention_unpermute_grad<<<grid_for(NC), THREADS>>>(dqkv, dq, dk, dv, B, T, C, H);
       LAUNCH_CHECK();
-      linear_backward_input(blas_, dln, dqkv, W(o.qkvw), N, C, 3 * C);
-      if (tr(o.qkvw)) linear_backward_weight(blas_, G + o.qkvw, ln1, dqkv, N, C, 3 * C);
-      if (tr(o.qkvb)) bias_grad(G + o.qkvb, dqkv, N, 3 * C);
+      if (!c_.separate_qkv) {
+        linear_backward_input(blas_, dln, dqkv, W(o.qkvw), N, C, 3 * C);
+        if (tr(o.qkvw)) linear_backward_weight(blas_, G + o.qkvw, ln1, dqkv, N, C, 3 * C);
+        if (tr(o.qkvb)) bias_grad(G + o.qkvb, dqkv, 3 * C, N, 3 * C);
+      } else {
+        // q, k and v are column blocks of dqkv [N, 3C] (row stride 3C); their shares of dln add up
+        // in q, k, v order, as native/src/gpt2.cc's qkv_backward adds them.
+        const size_t w[3] = {o.qw, o.kw, o.vw}, bs[3] = {o.qb, o.kb, o.vb};
+        for (int j = 0; j < 3; j++) {
+          linear_backward_input_oi(blas_, dln, dqkv + (size_t)j * C, 3 * C, W(w[j]), N, C, C, j == 0 ? 0.0f : 1.0f);
+          if (tr(w[j])) linear_backward_weight_oi(blas_, G + w[j], ln1, dqkv + (size_t)j * C, 3 * C, N, C, C);
+          if (tr(bs[j])) bias_grad(G + bs[j], dqkv + (size_t)j * C, 3 * C, N, C);
+        }
+      }
       layernorm_backward_input<<<ceil_div(N, ROWS_PER_BLOCK), THREADS>>>(dres, dln, res, P + o.ln1w, m1, r1, N, C);
       LAUNCH_CHECK();
       layernorm_weight_grads(tr(o.ln1w) ? G + o.ln1w : nullptr, tr(o.ln1b) ? G + o.ln1b : nullptr, dln, res, m1, r1, N, C);
@@ -283,11 +354,13 @@ class Model final : public Gpt2Engine {
       CUDA_CHECK(cudaMemcpy(u, unique.data(), unique.size() * sizeof(int32_t), cudaMemcpyHostToDevice));
       CUDA_CHECK(cudaMemcpy(s, starts.data(), starts.size() * sizeof(int32_t), cudaMemcpyHostToDevice));
       CUDA_CHECK(cudaMemcpy(pos, order.data(), N * sizeof(int32_t), cudaMemcpyHostToDevice));
-      embed_backward_wte<<<(int)unique.size(), THREADS>>>(G + wte_, dres, u, s, pos, C);
+      // XGLM's token rows get the gradient times the input scale (the tied head's share is above).
+      embed_backward_wte<<<(int)unique.size(), THREADS>>>(G + wte_, dres, u, s, pos, C, c_.embed_scale);
       LAUNCH_CHECK();
     }
-    if (tr(wpe_)) {
-      embed_backward_wpe<<<grid_for((size_t)T * C), THREADS>>>(G + wpe_, dres, B, T, C);
+    // OPT's learned table gets row t + 2; XGLM's sinusoids are constants.
+    if (!c_.sinusoidal && tr(wpe_)) {
+      embed_backward_wpe<<<grid_for((size_t)T * C), THREADS>>>(G + wpe_ + (size_t)c_.pos_offset * C, dres, B, T, C);
       LAUNCH_CHECK();
     }
     return loss;
@@ -340,19 +413,20 @@ class Model final : public Gpt2Engine {
 
   // ------------------------------------------------------------ host copies (on request only)
 
-  void get_params(float* out) override { CUDA_CHECK(cudaMemcpy(out, params_.get(), n_ * sizeof(float), cudaMemcpyDeviceToHost)); }
+  // In checkpoint layout: wte's V rows, then the rest (the padded rows skipped both ways).
+  void get_params(float* out) override { copy_out(out, params_.get()); }
   void set_params(const float* in) override {
-    CUDA_CHECK(cudaMemcpy(params_.get(), in, n_ * sizeof(float), cudaMemcpyHostToDevice));
+    copy_in(params_.get(), in);
     refresh_copy(0, n_);
   }
-  void get_grads(float* out) override { CUDA_CHECK(cudaMemcpy(out, grads_.get(), n_ * sizeof(float), cudaMemcpyDeviceToHost)); }
+  void get_grads(float* out) override { copy_out(out, grads_.get()); }
   void get_adam(float* m, float* v) override {
-    CUDA_CHECK(cudaMemcpy(m, m_.get(), n_ * sizeof(float), cudaMemcpyDeviceToHost));
-    CUDA_CHECK(cudaMemcpy(v, v_.get(), n_ * sizeof(float), cudaMemcpyDeviceToHost));
+    copy_out(m, m_.get());
+    copy_out(v, v_.get());
   }
   void set_adam(const float* m, const float* v) override {
-    CUDA_CHECK(cudaMemcpy(m_.get(), m, n_ * sizeof(float), cudaMemcpyHostToDevice));
-    CUDA_CHECK(cudaMemcpy(v_.get(), v, n_ * sizeof(float), cudaMemcpyHostToDevice));
+    copy_in(m_.get(), m);
+    copy_in(v_.get(), v);
   }
 
   // ------------------------------------------------------------ decoding
@@ -366,15 +440,16 @@ class Model final : public Gpt2Engine {
   }
 
   int decoder_position(int handle) override { return decoder(handle).pos; }
+  int decoder_batch(int handle) override { return decoder(handle).B; }
 
   void decoder_next(int handle, const int32_t* ids, int n, float* logits_out) override {
     Decoder& d = decoder(handle);
     if (d.pos + n > c_.P) throw std::out_of_range("decoding past n_positions");
     int32_t* ids_d = dec_ids_.reserve((size_t)d.B * n);
     CUDA_CHECK(cudaMemcpy(ids_d, ids, (size_t)d.B * n * sizeof(int32_t), cudaMemcpyHostToDevice));
-    float* z = dec_logits_.reserve((size_t)d.B * c_.V);
+    float* z = dec_logits_.reserve((size_t)d.B * Vp_);
     decode_step(d, ids_d, n, z);
-    CUDA_CHECK(cudaMemcpy(logits_out, z, (size_t)d.B * c_.V * sizeof(float), cudaMemcpyDeviceToHost));
+    logits_to_host(logits_out, z, d.B);
   }
 
   void decoder_free(int handle) override { decoders_.erase(handle); }
@@ -415,9 +490,11 @@ class Model final : public Gpt2Engine {
       mark_seen<<<grid_for((size_t)B * p), THREADS>>>(seen, prefix_d, B, p, V);
       LAUNCH_CHECK();
     }
-    float* z = dec_logits_.reserve((size_t)B * V);
+    float* z = dec_logits_.reserve((size_t)B * Vp_);
+    double* raw = s_raw_.reserve((size_t)B * Vp_);
+    double* weights = s_weights_.reserve((size_t)B * Vp_);
     decode_step(d, prefix_d, p, z);
-    SampleStep step{z, V, T, 0, o.eos, o.top_k, o.temperature, o.penalty, seen, done, u, next, ids, mask, lp, slp, done_count};
+    SampleStep step{z, raw, weights, V, Vp_, T, 0, o.eos, o.top_k, o.temperature, o.penalty, seen, done, u, next, ids, mask, lp, slp, done_count};
     for (int t = p; t < T; t++) {
       if (o.temperature != 0) {
         draw_uniforms<<<1, 1>>>(rng, done, u, B);
@@ -453,8 +530,11 @@ class Model final : public Gpt2Engine {
 
   const Config c_;
   const Precision precision_;
+  const int Vp_;     // padded_vocab(V): wte's rows and the logits' row stride on the GPU
+  size_t pad_ = 0;   // (Vp − V)·C: the padded rows' floats, between wte's V rows and wpe
   Blas blas_;
-  size_t n_ = 0, wte_ = 0, wpe_ = 0, lnfw_ = 0, lnfb_ = 0;
+  size_t n_ = 0, wte_ = 0, wpe_ = 0, lnfw_ = 0, lnfb_ = 0;  // n_: the device buffer, padding included
+  DeviceArray<float> sinusoid_;  // XGLM: [P + 2, C] position table
   std::vector<size_t> offsets_, sizes_;
   std::vector<LayerOffsets> layers_;
 
@@ -462,7 +542,7 @@ class Model final : public Gpt2Engine {
   DeviceArray<__nv_bfloat16> params_bf16_;  // bf16 mode: what the GEMMs read
 
   // Training activations for the current (B, T).
-  int B_ = 0, T_len_ = 0, M_ = 0;
+  int B_ = 0, T_len_ = 0, M_ = 0, forward_B_ = 0;
   std::vector<int32_t> ids_h_, rows_, targets_;
   std::vector<double> tokens_per_sample_;
   std::vector<float> logp_h_, scale_h_;
@@ -483,7 +563,7 @@ class Model final : public Gpt2Engine {
   DeviceArray<int32_t> s_ids_, s_next_;
   DeviceArray<float> s_mask_, s_lp_, s_slp_;
   DeviceArray<uint8_t> s_done_, s_seen_;
-  DeviceArray<double> s_u_;
+  DeviceArray<double> s_u_, s_raw_, s_weights_;
   DeviceArray<uint32_t> s_rng_;
   DeviceArray<int> s_count_;
 
@@ -491,6 +571,54 @@ class Model final : public Gpt2Engine {
   const T_* W(size_t offset) const {
     if constexpr (std::is_same_v<T_, float>) return params_.get() + offset;
     else return params_bf16_.get() + offset;
+  }
+
+  // Host (checkpoint layout, V rows of wte) ↔ device (Vp rows): two spans around the padding.
+  void copy_in(float* dev, const float* host) {
+    const size_t head = (size_t)c_.V * c_.C, tail = n_ - (head + pad_);
+    CUDA_CHECK(cudaMemcpy(dev, host, head * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpy(dev + head + pad_, host + head, tail * sizeof(float), cudaMemcpyHostToDevice));
+  }
+  void copy_out(float* host, const float* dev) {
+    const size_t head = (size_t)c_.V * c_.C, tail = n_ - (head + pad_);
+    CUDA_CHECK(cudaMemcpy(host, dev, head * sizeof(float), cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(host + head, dev + head + pad_, tail * sizeof(float), cudaMemcpyDeviceToHost));
+  }
+
+  // rows × Vp logits on the GPU → rows × V on the host (the padded columns stay behind).
+  void logits_to_host(float* out, const float* z, size_t rows) {
+    if (rows == 0) return;
+    CUDA_CHECK(cudaMemcpy2D(out, (size_t)c_.V * sizeof(float), z, (size_t)Vp_ * sizeof(float), (size_t)c_.V * sizeof(float), rows, cudaMemcpyDeviceToHost));
+  }
+
+  // The position table as embed_kernel reads it: learned (wpe) or XGLM's sinusoids, moved by
+  // OPT's and XGLM's offset of 2 rows.
+  const float* positions() const { return (c_.sinusoidal ? sinusoid_.get() : params_.get() + wpe_) + (size_t)c_.pos_offset * c_.C; }
+
+  // The block's projections, as Conv1D [in, out] (GPT-2) or Linear [out, in] (OPT, XGLM).
+  void proj_forward(T_* out, const T_* inp, size_t w, int N, int I, int O) {
+    if (c_.separate_qkv) linear_forward_oi(blas_, out, O, inp, W(w), N, I, O);
+    else linear_forward(blas_, out, inp, W(w), N, I, O);
+  }
+  void proj_backward_input(T_* dinp, const T_* dout, size_t w, int N, int I, int O) {
+    if (c_.separate_qkv) linear_backward_input_oi(blas_, dinp, dout, O, W(w), N, I, O, 0.0f);
+    else linear_backward_input(blas_, dinp, dout, W(w), N, I, O);
+  }
+  void proj_backward_weight(float* dW, const T_* inp, const T_* dout, int N, int I, int O) {
+    if (c_.separate_qkv) linear_backward_weight_oi(blas_, dW, inp, dout, O, N, I, O);
+    else linear_backward_weight(blas_, dW, inp, dout, N, I, O);
+  }
+  // qkv [N, 3C] = q | k | v: one GEMM for GPT-2's fused c_attn, three into column blocks for
+  // q_proj, k_proj, v_proj (biases: attention_permute / kv_store).
+  void qkv_forward(T_* qkv, const T_* ln, const LayerOffsets& o, int N) {
+    const int C = c_.C;
+    if (!c_.separate_qkv) {
+      linear_forward(blas_, qkv, ln, W(o.qkvw), N, C, 3 * C);
+      return;
+    }
+    linear_forward_oi(blas_, qkv, 3 * C, ln, W(o.qw), N, C, C);
+    linear_forward_oi(blas_, qkv + C, 3 * C, ln, W(o.kw), N, C, C);
+    linear_forward_oi(blas_, qkv + 2 * C, 3 * C, ln, W(o.vw), N, C, C);
   }
 
   // Brings the bf16 copy of [offset, offset + n) up to date (bf16 mode only).
@@ -526,8 +654,8 @@ class Model final : public Gpt2Engine {
     att_.reserve(L * BHTT);
     atty_.reserve(L * NC);
     ln2_.reserve(L * NC);
-    fch_.reserve(L * 4 * NC);
-    fchg_.reserve(L * 4 * NC);
+    fch_.reserve(L * N * c_.ffn());
+    fchg_.reserve(L * N * c_.ffn());
     lnf_.reserve(NC);
     ln1m_.reserve(L * N);
     ln1r_.reserve(L * N);
@@ -548,17 +676,17 @@ class Model final : public Gpt2Engine {
     ids_h_.assign(ids, ids + N);
     int32_t* ids_d = ids_d_.reserve(N);
     CUDA_CHECK(cudaMemcpy(ids_d, ids, N * sizeof(int32_t), cudaMemcpyHostToDevice));
-    embed_kernel<<<grid_for(N * c_.C), THREADS>>>(res_.get(), ids_d, params_.get() + wte_, params_.get() + wpe_, (int)N, T, 0, c_.C, c_.V);
+    embed_kernel<<<grid_for(N * c_.C), THREADS>>>(res_.get(), ids_d, params_.get() + wte_, positions(), (int)N, T, 0, c_.C, c_.V, c_.embed_scale);
     LAUNCH_CHECK();
     run_blocks(B, T);
   }
 
   // The blocks and ln_f over res_[0], keeping every activation backward reads.
   void run_blocks(int B, int T) {
-    const int N = B * T, C = c_.C, H = c_.H, D = C / H;
-    const size_t NC = (size_t)N * C, BHTT = (size_t)B * H * T * T;
+    const int N = B * T, C = c_.C, H = c_.H, D = C / H, F = c_.ffn();
+    const size_t NC = (size_t)N * C, NF = (size_t)N * F, BHTT = (size_t)B * H * T * T;
     const float* P = params_.get();
-    const float scale_qk = 1.0f / sqrtf((float)D);
+    const float scale_qk = 1.0f / sqrtf((float)D);  // OPT scales q after q_proj instead: the same product
     const int ln_grid = ceil_div(N, ROWS_PER_BLOCK);
     for (int l = 0; l < c_.L; l++) {
       const LayerOffsets& o = layers_[l];
@@ -572,12 +700,12 @@ class Model final : public Gpt2Engine {
       T_* att = att_.get() + (size_t)l * BHTT;
       T_* atty = atty_.get() + (size_t)l * NC;
       T_* ln2 = ln2_.get() + (size_t)l * NC;
-      T_* fch = fch_.get() + (size_t)l * 4 * NC;
-      T_* fchg = fchg_.get() + (size_t)l * 4 * NC;
+      T_* fch = fch_.get() + (size_t)l * NF;
+      T_* fchg = fchg_.get() + (size_t)l * NF;
       layernorm_forward<<<ln_grid, THREADS>>>(ln1, ln1m_.get() + (size_t)l * N, ln1r_.get() + (size_t)l * N, res, P + o.ln1w, P + o.ln1b, N, C, c_.eps);
       LAUNCH_CHECK();
-      linear_forward(blas_, qkv_.get(), ln1, W(o.qkvw), N, C, 3 * C);
-      attention_permute<<<grid_for(NC), THREADS>>>(q, k, v, qkv_.get(), P + o.qkvb, B, T, C, H);
+      qkv_forward(qkv_.get(), ln1, o, N);
+      attention_permute<<<grid_for(NC), THREADS>>>(q, k, v, qkv_.get(), P + o.qb, P + o.kb, P + o.vb, B, T, C, H);
       LAUNCH_CHECK();
       attention_scores(blas_, preatt_.get(), q, k, B * H, T, D, scale_qk);
       causal_softmax<<<ceil_div((size_t)B * H * T, ROWS_PER_BLOCK), THREADS>>>(att, preatt_.get(), B * H * T, T);
@@ -585,15 +713,15 @@ class Model final : public Gpt2Engine {
       attention_values(blas_, yperm_.get(), att, v, B * H, T, D);
       heads_merge<<<grid_for(NC), THREADS>>>(atty, yperm_.get(), B, T, C, H);
       LAUNCH_CHECK();
-      linear_forward(blas_, tmp_.get(), atty, W(o.attprojw), N, C, C);
+      proj_forward(tmp_.get(), atty, o.attprojw, N, C, C);
       residual_bias<<<grid_for(NC), THREADS>>>(mid, res, tmp_.get(), P + o.attprojb, (size_t)N, C);
       LAUNCH_CHECK();
       layernorm_forward<<<ln_grid, THREADS>>>(ln2, ln2m_.get() + (size_t)l * N, ln2r_.get() + (size_t)l * N, mid, P + o.ln2w, P + o.ln2b, N, C, c_.eps);
       LAUNCH_CHECK();
-      linear_forward(blas_, fch, ln2, W(o.fcw), N, C, 4 * C);
-      bias_gelu_forward<<<grid_for(4 * NC), THREADS>>>(fchg, fch, P + o.fcb, (size_t)N, 4 * C);
+      proj_forward(fch, ln2, o.fcw, N, C, F);
+      bias_act_forward<<<grid_for(NF), THREADS>>>(fchg, fch, P + o.fcb, (size_t)N, F, c_.activation);
       LAUNCH_CHECK();
-      linear_forward(blas_, tmp_.get(), fchg, W(o.fcprojw), N, 4 * C, C);
+      proj_forward(tmp_.get(), fchg, o.fcprojw, N, F, C);
       residual_bias<<<grid_for(NC), THREADS>>>(next, mid, tmp_.get(), P + o.fcprojb, (size_t)N, C);
       LAUNCH_CHECK();
     }
@@ -604,10 +732,11 @@ class Model final : public Gpt2Engine {
   // Column sums of an [N, O] gradient: chunks of rows first, then the chunks in order.
   int chunks_for(int N) const { return std::max(1, std::min(MAX_CHUNKS, N / 64)); }
 
-  void bias_grad(float* out, const T_* dout, int N, int O) {
+  // Column sums of dout [N, O] whose rows are `ld` apart (O, or 3C for a q/k/v block of dqkv).
+  void bias_grad(float* out, const T_* dout, int ld, int N, int O) {
     const int chunks = chunks_for(N), per = ceil_div(N, chunks);
-    float* pb = part_b_.reserve((size_t)MAX_CHUNKS * 4 * c_.C);
-    column_partials<BIAS, T_><<<dim3(ceil_div(O, 32), chunks), dim3(32, 8)>>>(nullptr, pb, dout, nullptr, nullptr, nullptr, N, O, per);
+    float* pb = part_b_.reserve((size_t)MAX_CHUNKS * std::max(c_.ffn(), 3 * c_.C));
+    column_partials<BIAS, T_><<<dim3(ceil_div(O, 32), chunks), dim3(32, 8)>>>(nullptr, pb, dout, ld, nullptr, nullptr, nullptr, N, O, per);
     LAUNCH_CHECK();
     column_finish<<<grid_for(O), THREADS>>>(nullptr, out, nullptr, pb, chunks, O);
     LAUNCH_CHECK();
@@ -616,9 +745,9 @@ class Model final : public Gpt2Engine {
   void layernorm_weight_grads(float* dw, float* db, const T_* dout, const T_* inp, const float* mean, const float* rstd, int N, int C) {
     if (!dw && !db) return;
     const int chunks = chunks_for(N), per = ceil_div(N, chunks);
-    float* pa = part_a_.reserve((size_t)MAX_CHUNKS * 4 * c_.C);
-    float* pb = part_b_.reserve((size_t)MAX_CHUNKS * 4 * c_.C);
-    column_partials<LN_WEIGHT, T_><<<dim3(ceil_div(C, 32), chunks), dim3(32, 8)>>>(pa, pb, dout, inp, mean, rstd, N, C, per);
+    float* pa = part_a_.reserve((size_t)MAX_CHUNKS * std::max(c_.ffn(), 3 * c_.C));
+    float* pb = part_b_.reserve((size_t)MAX_CHUNKS * std::max(c_.ffn(), 3 * c_.C));
+    column_partials<LN_WEIGHT, T_><<<dim3(ceil_div(C, 32), chunks), dim3(32, 8)>>>(pa, pb, dout, C, inp, mean, rstd, N, C, per);
     LAUNCH_CHECK();
     column_finish<<<grid_for(C), THREADS>>>(dw, db, pa, pb, chunks, C);
     LAUNCH_CHECK();
@@ -648,8 +777,8 @@ class Model final : public Gpt2Engine {
   // Feeds [B, n] ids (on the GPU) at positions pos … pos + n − 1; logits of the last [B, V].
   void decode_step(Decoder& d, const int32_t* ids, int n, float* logits) {
     reserve_cache(d, d.pos + n);
-    const int B = d.B, N = B * n, C = c_.C, H = c_.H, D = C / H, cap = d.cap, pos = d.pos;
-    const size_t NC = (size_t)N * C;
+    const int B = d.B, N = B * n, C = c_.C, H = c_.H, D = C / H, F = c_.ffn(), cap = d.cap, pos = d.pos;
+    const size_t NC = (size_t)N * C, NF = (size_t)N * F;
     const float* P = params_.get();
     T_* x = dec_x_.reserve(NC);
     T_* ln = dec_ln_.reserve(NC);
@@ -657,10 +786,10 @@ class Model final : public Gpt2Engine {
     T_* q = dec_q_.reserve(NC);
     T_* y = dec_y_.reserve(NC);
     T_* tmp = dec_tmp_.reserve(NC);
-    T_* fch = dec_fch_.reserve(4 * NC);
-    T_* fchg = dec_fchg_.reserve(4 * NC);
+    T_* fch = dec_fch_.reserve(NF);
+    T_* fchg = dec_fchg_.reserve(NF);
     const int ln_grid = ceil_div(N, ROWS_PER_BLOCK);
-    embed_kernel<<<grid_for(NC), THREADS>>>(x, ids, P + wte_, P + wpe_, N, n, pos, C, c_.V);
+    embed_kernel<<<grid_for(NC), THREADS>>>(x, ids, P + wte_, positions(), N, n, pos, C, c_.V, c_.embed_scale);
     LAUNCH_CHECK();
     const size_t layer_cache = (size_t)B * H * cap * D;
     for (int l = 0; l < c_.L; l++) {
@@ -669,20 +798,20 @@ class Model final : public Gpt2Engine {
       T_* vc = d.v.get() + (size_t)l * layer_cache;
       layernorm_forward<<<ln_grid, THREADS>>>(ln, nullptr, nullptr, x, P + o.ln1w, P + o.ln1b, N, C, c_.eps);
       LAUNCH_CHECK();
-      linear_forward(blas_, qkv, ln, W(o.qkvw), N, C, 3 * C);
-      kv_store<<<grid_for(NC), THREADS>>>(q, kc, vc, qkv, P + o.qkvb, B, n, C, H, pos, cap);
+      qkv_forward(qkv, ln, o, N);
+      kv_store<<<grid_for(NC), THREADS>>>(q, kc, vc, qkv, P + o.qb, P + o.kb, P + o.vb, B, n, C, H, pos, cap);
       LAUNCH_CHECK();
       decode_attention<<<dim3(B * H, n), 128, (size_t)(D + cap) * sizeof(float)>>>(y, q, kc, vc, B, n, C, H, pos, cap);
       LAUNCH_CHECK();
-      linear_forward(blas_, tmp, y, W(o.attprojw), N, C, C);
+      proj_forward(tmp, y, o.attprojw, N, C, C);
       residual_bias<<<grid_for(NC), THREADS>>>(x, x, tmp, P + o.attprojb, (size_t)N, C);
       LAUNCH_CHECK();
       layernorm_forward<<<ln_grid, THREADS>>>(ln, nullptr, nullptr, x, P + o.ln2w, P + o.ln2b, N, C, c_.eps);
       LAUNCH_CHECK();
-      linear_forward(blas_, fch, ln, W(o.fcw), N, C, 4 * C);
-      bias_gelu_forward<<<grid_for(4 * NC), THREADS>>>(fchg, fch, P + o.fcb, (size_t)N, 4 * C);
+      proj_forward(fch, ln, o.fcw, N, C, F);
+      bias_act_forward<<<grid_for(NF), THREADS>>>(fchg, fch, P + o.fcb, (size_t)N, F, c_.activation);
       LAUNCH_CHECK();
-      linear_forward(blas_, tmp, fchg, W(o.fcprojw), N, 4 * C, C);
+      proj_forward(tmp, fchg, o.fcprojw, N, F, C);
       residual_bias<<<grid_for(NC), THREADS>>>(x, x, tmp, P + o.fcprojb, (size_t)N, C);
       LAUNCH_CHECK();
     }
@@ -692,7 +821,7 @@ class Model final : public Gpt2Engine {
     LAUNCH_CHECK();
     layernorm_forward<<<ceil_div(B, ROWS_PER_BLOCK), THREADS>>>(lastn, nullptr, nullptr, last, P + lnfw_, P + lnfb_, B, C, c_.eps);
     LAUNCH_CHECK();
-    head_forward(blas_, logits, lastn, W(wte_), B, C, c_.V);
+    head_forward(blas_, logits, lastn, W(wte_), B, C, Vp_);  // [B, Vp]
     d.pos += n;
   }
 };

@@ -1,12 +1,14 @@
-// The element-wise and row-wise kernels of GPT-2 on the GPU, one job each, after llm.c: LayerNorm,
-// tanh GELU, residual sums, embeddings, the attention's layout changes and causal softmax, and the
+// The element-wise and row-wise kernels of the decoders on the GPU (GPT-2, OPT, XGLM), one job
+// each, after llm.c: LayerNorm, the FFN activations (tanh GELU, erf GELU, ReLU), residual sums, embeddings, the attention's layout changes and causal softmax, and the
 // cross-entropy of the loss rows, with their backward passes. The GEMMs are cuBLAS (matmul.cuh).
 //
 // Row-major throughout. Legend: N rows (B·T), C width, B batch, T positions, H heads, D = C/H,
-// M loss rows, V vocabulary. `T_` is the activation type (float or bfloat16); parameters, LayerNorm
+// M loss rows, V vocabulary, Vp the padded vocabulary (engine.h's padded_vocab: the logits' row
+// stride). `T_` is the activation type (float or bfloat16); parameters, LayerNorm
 // statistics, gradients and logits are float.
 #pragma once
 #include "common.cuh"
+#include "engine.h"
 
 namespace rdlab_cuda {
 
@@ -14,32 +16,35 @@ constexpr float GELU_SCALE = 0.7978845608028654f;  // √(2/π)
 
 // ---------------------------------------------------------------- embeddings
 
-// out[n] = wte[ids[n]] + wpe[offset + n % T]; ids outside the vocabulary read row 0 (validated on
-// the TypeScript side: never read out of bounds).
+// out[n] = wte[ids[n]] · scale + pos[offset + n % T]; ids outside the vocabulary read row 0
+// (validated by the addon: never read out of bounds). `pos` is the position table already moved
+// by OPT's and XGLM's offset of 2 rows: learned (wpe) or XGLM's sinusoids; `scale` is XGLM's
+// √C (1 otherwise, exact: e·1 + p = e + p).
 template <typename T_>
-__global__ void embed_kernel(T_* out, const int32_t* ids, const float* wte, const float* wpe, int N, int T, int offset, int C, int V) {
+__global__ void embed_kernel(T_* out, const int32_t* ids, const float* wte, const float* pos, int N, int T, int offset, int C, int V, float scale) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= (size_t)N * C) return;
   const int n = (int)(i / C), c = (int)(i % C);
   int id = ids[n];
   if (id < 0 || id >= V) id = 0;
-  out[i] = from_float<T_>(wte[(size_t)id * C + c] + wpe[(size_t)(offset + n % T) * C + c]);
+  out[i] = from_float<T_>(__fadd_rn(__fmul_rn(wte[(size_t)id * C + c], scale), pos[(size_t)(offset + n % T) * C + c]));
 }
 
-// dwte[id] += Σ dres over the positions holding id, in position order (no atomics: deterministic).
-// The host groups positions by id: ids_unique[u] owns positions[starts[u] … starts[u + 1]).
+// dwte[id] += Σ dres · scale over the positions holding id, in position order (no atomics:
+// deterministic). The host groups positions by id: ids_unique[u] owns positions[starts[u] … starts[u + 1]).
 template <typename T_>
-__global__ void embed_backward_wte(float* dwte, const T_* dres, const int32_t* ids_unique, const int32_t* starts, const int32_t* positions, int C) {
+__global__ void embed_backward_wte(float* dwte, const T_* dres, const int32_t* ids_unique, const int32_t* starts, const int32_t* positions, int C,
+                                   float scale) {
   const int u = blockIdx.x;
   const int id = ids_unique[u];
   for (int c = threadIdx.x; c < C; c += blockDim.x) {
     float s = 0.0f;
-    for (int k = starts[u]; k < starts[u + 1]; k++) s += to_float(dres[(size_t)positions[k] * C + c]);
+    for (int k = starts[u]; k < starts[u + 1]; k++) s += __fmul_rn(to_float(dres[(size_t)positions[k] * C + c]), scale);
     dwte[(size_t)id * C + c] += s;
   }
 }
 
-// dwpe[t] += Σ_b dres[b, t].
+// dwpe[t] += Σ_b dres[b, t] (dwpe already moved by the position offset).
 template <typename T_>
 __global__ void embed_backward_wpe(float* dwpe, const T_* dres, int B, int T, int C) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -102,19 +107,20 @@ __global__ void layernorm_backward_input(T_* dinp, const T_* dout, const T_* inp
 // ---------------------------------------------------------------- column sums (bias and LayerNorm gradients)
 
 // Stage 1 of a deterministic column sum over N rows: block (32, 8) covers 32 columns of one chunk
-// of rows and writes partial[chunk][c]. BIAS: Σ dout. LN_WEIGHT: Σ norm·dout into `a` and Σ dout into `b`.
+// of rows and writes partial[chunk][c]; dout's rows are `ld` apart (C, or 3C for q, k, v's columns
+// of dqkv), inp's C. BIAS: Σ dout. LN_WEIGHT: Σ norm·dout into `a` and Σ dout into `b`.
 enum ColumnSum { BIAS = 0, LN_WEIGHT = 1 };
 
 template <int MODE, typename T_>
-__global__ void column_partials(float* partial_a, float* partial_b, const T_* dout, const T_* inp, const float* mean, const float* rstd, int N, int C,
-                                int rows_per_chunk) {
+__global__ void column_partials(float* partial_a, float* partial_b, const T_* dout, int ld, const T_* inp, const float* mean, const float* rstd, int N,
+                                int C, int rows_per_chunk) {
   __shared__ float sa[8][33], sb[8][33];
   const int c = blockIdx.x * 32 + threadIdx.x;
   const int begin = blockIdx.y * rows_per_chunk, end = min(N, begin + rows_per_chunk);
   float a = 0.0f, b = 0.0f;
   if (c < C) {
     for (int n = begin + threadIdx.y; n < end; n += 8) {
-      const float dy = to_float(dout[(size_t)n * C + c]);
+      const float dy = to_float(dout[(size_t)n * ld + c]);
       b += dy;
       if (MODE == LN_WEIGHT) a += (to_float(inp[(size_t)n * C + c]) - mean[n]) * rstd[n] * dy;
     }
@@ -153,27 +159,43 @@ __global__ void column_finish(float* out_a, float* out_b, const float* partial_a
 
 __device__ __forceinline__ float gelu(float x) { return 0.5f * x * (1.0f + tanhf(GELU_SCALE * (x + 0.044715f * x * x * x))); }
 
-// fch += bias (kept: backward needs the pre-activation), fchg = gelu(fch). The fc bias rides here
+// The FFN activation (engine.h's Activation): GPT-2's tanh GELU, XGLM's erf GELU, OPT's ReLU.
+__device__ __forceinline__ float activate(float x, int act) {
+  if (act == RELU) return x > 0.0f ? x : 0.0f;
+  if (act == GELU_ERF) return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+  return gelu(x);
+}
+
+// d activate / dx (ReLU: 0 at 0, torch's rule).
+__device__ __forceinline__ float activate_grad(float x, int act) {
+  if (act == RELU) return x > 0.0f ? 1.0f : 0.0f;
+  if (act == GELU_ERF) {
+    const float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+    const float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
+    return cdf + x * pdf;
+  }
+  const float t = tanhf(GELU_SCALE * (x + 0.044715f * x * x * x));
+  return 0.5f * (1.0f + t) + x * 0.5f * (1.0f - t * t) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
+// fch += bias (kept: backward needs the pre-activation), fchg = act(fch). The fc bias rides here
 // instead of a pass of its own.
 template <typename T_>
-__global__ void bias_gelu_forward(T_* fchg, T_* fch, const float* bias, size_t N, int O) {
+__global__ void bias_act_forward(T_* fchg, T_* fch, const float* bias, size_t N, int O, int act) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= N * O) return;
   const float x = to_float(fch[i]) + bias[i % O];
   const T_ xs = from_float<T_>(x);
   fch[i] = xs;
-  fchg[i] = from_float<T_>(gelu(to_float(xs)));
+  fchg[i] = from_float<T_>(activate(to_float(xs), act));
 }
 
-// d = dout · gelu'(x), in place over dout.
+// d = dout · act'(x), in place over dout.
 template <typename T_>
-__global__ void gelu_backward(T_* d, const T_* inp, size_t n) {
+__global__ void act_backward(T_* d, const T_* inp, size_t n, int act) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const float x = to_float(inp[i]);
-  const float t = tanhf(GELU_SCALE * (x + 0.044715f * x * x * x));
-  const float grad = 0.5f * (1.0f + t) + x * 0.5f * (1.0f - t * t) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-  d[i] = from_float<T_>(grad * to_float(d[i]));
+  d[i] = from_float<T_>(activate_grad(to_float(inp[i]), act) * to_float(d[i]));
 }
 
 // out = a + x + bias (out may be a): the residual sum with the projection's bias folded in.
@@ -186,19 +208,20 @@ __global__ void residual_bias(T_* out, const T_* a, const T_* x, const float* bi
 
 // ---------------------------------------------------------------- attention (training path)
 
-// qkv [B, T, 3C] (+ bias) → q, k, v [B, H, T, D] each, so each (b, h) is one matrix for the
+// qkv [B, T, 3C] (+ the q, k, v biases [C] each: GPT-2's c_attn bias in thirds, or OPT's and
+// XGLM's q/k/v_proj biases) → q, k, v [B, H, T, D] each, so each (b, h) is one matrix for the
 // batched GEMMs.
 template <typename T_>
-__global__ void attention_permute(T_* q, T_* k, T_* v, const T_* qkv, const float* bias, int B, int T, int C, int H) {
+__global__ void attention_permute(T_* q, T_* k, T_* v, const T_* qkv, const float* qb, const float* kb, const float* vb, int B, int T, int C, int H) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   const int D = C / H;
   if (i >= (size_t)B * H * T * D) return;
   const int d = (int)(i % D), t = (int)((i / D) % T), h = (int)((i / ((size_t)D * T)) % H), b = (int)(i / ((size_t)D * T * H));
   const size_t src = ((size_t)b * T + t) * 3 * C + h * D + d;
   const int col = h * D + d;
-  q[i] = from_float<T_>(to_float(qkv[src]) + (bias ? bias[col] : 0.0f));
-  k[i] = from_float<T_>(to_float(qkv[src + C]) + (bias ? bias[C + col] : 0.0f));
-  v[i] = from_float<T_>(to_float(qkv[src + 2 * C]) + (bias ? bias[2 * C + col] : 0.0f));
+  q[i] = from_float<T_>(to_float(qkv[src]) + qb[col]);
+  k[i] = from_float<T_>(to_float(qkv[src + C]) + kb[col]);
+  v[i] = from_float<T_>(to_float(qkv[src + 2 * C]) + vb[col]);
 }
 
 // [B, H, T, D] → [B, T, C] (heads side by side).
@@ -293,10 +316,11 @@ __global__ void gather_last(T_* out, const T_* inp, int B, int T, int C) {
 
 // Per loss row: log-sum-exp of the logits and log p(target), from the logit (exact even when p
 // underflows). One block per row.
-__global__ void logsoftmax_rows(float* lse, float* logp, const float* logits, const int32_t* targets, int V) {
+// The padded columns V … Vp − 1 (row stride Vp) are left out, as llm.c leaves them.
+__global__ void logsoftmax_rows(float* lse, float* logp, const float* logits, const int32_t* targets, int V, int Vp) {
   __shared__ float scratch[32];
   const int r = blockIdx.x;
-  const float* z = logits + (size_t)r * V;
+  const float* z = logits + (size_t)r * Vp;
   float m = -FLT_MAX;
   for (int i = threadIdx.x; i < V; i += blockDim.x) m = fmaxf(m, z[i]);
   m = block_max(m, scratch);
@@ -310,15 +334,17 @@ __global__ void logsoftmax_rows(float* lse, float* logp, const float* logits, co
   }
 }
 
-// dlogits[r] = scale[r] · (softmax(z_r) − onehot(target_r)); dlogits may alias logits (float).
+// dlogits[r] = scale[r] · (softmax(z_r) − onehot(target_r)) over the V real columns, and exactly 0
+// in the padded ones (so dwte's padded rows stay 0); dlogits may alias logits (float). Rows Vp apart.
 template <typename T_>
-__global__ void crossentropy_backward(T_* dlogits, const float* logits, const float* lse, const int32_t* targets, const float* scale, int V) {
+__global__ void crossentropy_backward(T_* dlogits, const float* logits, const float* lse, const int32_t* targets, const float* scale, int V, int Vp) {
   const int r = blockIdx.x;
-  const float* z = logits + (size_t)r * V;
-  T_* d = dlogits + (size_t)r * V;
+  const float* z = logits + (size_t)r * Vp;
+  T_* d = dlogits + (size_t)r * Vp;
   const float l = lse[r], s = scale[r];
   const int target = targets[r];
-  for (int i = threadIdx.x; i < V; i += blockDim.x) d[i] = from_float<T_>(s * (expf(z[i] - l) - (i == target ? 1.0f : 0.0f)));
+  for (int i = threadIdx.x; i < Vp; i += blockDim.x)
+    d[i] = from_float<T_>(i < V ? s * (expf(z[i] - l) - (i == target ? 1.0f : 0.0f)) : 0.0f);
 }
 
 // ---------------------------------------------------------------- precision copies

@@ -1,6 +1,7 @@
 // The GEMMs of GPT-2 through cuBLAS, in row-major terms. cuBLAS is column-major: a row-major
 // [R, K] matrix is a column-major [K, R] one with leading dimension K, so each product below is
-// written as its transpose. Weights are stored [in, out] (GPT-2's Conv1D), wte [V, C].
+// written as its transpose. GPT-2's weights are stored [in, out] (Conv1D); OPT's and XGLM's
+// [out, in] (torch Linear, the `linear_*_oi` products); wte [Vp, C] (the padded vocabulary).
 //
 // Inputs are the activation type T_ (float or bfloat16); weight gradients are always accumulated
 // in float (beta = 1 over zeroed buffers); compute is fp32, or TF32 tensor cores when asked.
@@ -45,6 +46,28 @@ void linear_backward_weight(const Blas& blas, float* dW, const T_* inp, const T_
   gemm(blas, CUBLAS_OP_N, CUBLAS_OP_T, O, I, N, 1.0f, dout, cuda_type<T_>(), O, inp, cuda_type<T_>(), I, 1.0f, dW, CUDA_R_32F, O);
 }
 
+// torch Linear, W [O, I] (OPT, XGLM). `ldo` is out's / dout's row stride: 3C when q, k and v
+// are columns of one [N, 3C] buffer, O otherwise.
+// out[N, O] = inp[N, I] · Wᵀ.
+template <typename T_>
+void linear_forward_oi(const Blas& blas, T_* out, int ldo, const T_* inp, const T_* W, int N, int I, int O) {
+  gemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, O, N, I, 1.0f, W, cuda_type<T_>(), I, inp, cuda_type<T_>(), I, 0.0f, out, cuda_type<T_>(), ldo);
+}
+
+// dinp[N, I] (+)= dout[N, O] · W (beta 1 adds: k's and v's shares of dln onto q's).
+template <typename T_>
+void linear_backward_input_oi(const Blas& blas, T_* dinp, const T_* dout, int ldo, const T_* W, int N, int I, int O, float beta) {
+  gemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, I, N, O, 1.0f, W, cuda_type<T_>(), I, dout, cuda_type<T_>(), ldo, beta, dinp, cuda_type<T_>(), I);
+}
+
+// dW[O, I] += doutᵀ · inp (float).
+template <typename T_>
+void linear_backward_weight_oi(const Blas& blas, float* dW, const T_* inp, const T_* dout, int ldo, int N, int I, int O) {
+  gemm(blas, CUBLAS_OP_N, CUBLAS_OP_T, I, O, N, 1.0f, inp, cuda_type<T_>(), I, dout, cuda_type<T_>(), ldo, 1.0f, dW, CUDA_R_32F, I);
+}
+
+// The head over the padded vocabulary: callers pass V = Vp (a multiple of 64, llm.c's padding),
+// so the logits' leading dimension suits cuBLAS's fast kernels; wte's padded rows are zero.
 // logits[M, V] = h[M, C] · wteᵀ (float output: the loss and the sampler read it).
 template <typename T_>
 void head_forward(const Blas& blas, float* logits, const T_* h, const T_* wte, int M, int C, int V) {

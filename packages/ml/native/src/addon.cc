@@ -22,13 +22,54 @@ namespace {
 using rdlab::Cnn;
 using rdlab::Gpt2;
 
+// The typed array a caller passed, checked here rather than trusted from the TypeScript wrapper:
+// its element type and its length (a TypeError / RangeError naming the argument otherwise).
+template <typename T>
+constexpr napi_typedarray_type typed_array_type();
+template <>
+constexpr napi_typedarray_type typed_array_type<float>() { return napi_float32_array; }
+template <>
+constexpr napi_typedarray_type typed_array_type<int32_t>() { return napi_int32_array; }
+template <>
+constexpr napi_typedarray_type typed_array_type<uint8_t>() { return napi_uint8_array; }
+template <>
+constexpr napi_typedarray_type typed_array_type<uint32_t>() { return napi_uint32_array; }
+
+template <typename T>
+Napi::TypedArrayOf<T> typed_of(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != typed_array_type<T>())
+    throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a " +
+                                            (typed_array_type<T>() == napi_float32_array ? "Float32Array"
+                                             : typed_array_type<T>() == napi_int32_array ? "Int32Array"
+                                             : typed_array_type<T>() == napi_uint8_array ? "Uint8Array"
+                                                                                         : "Uint32Array"));
+  return v.As<Napi::TypedArrayOf<T>>();
+}
+
 template <typename T>
 const T* data_of(const Napi::Value& v, size_t expected, const char* what) {
-  auto arr = v.As<Napi::TypedArrayOf<T>>();
+  auto arr = typed_of<T>(v, what);
   if (expected != (size_t)-1 && arr.ElementLength() != expected)
     throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected " + std::to_string(expected) + " elements, got " + std::to_string(arr.ElementLength()));
   return arr.Data();
 }
+
+// An integer argument within [lo, hi], named in the error.
+int int_arg(const Napi::Value& v, const char* what, long long lo, long long hi) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a number");
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!(x >= (double)lo && x <= (double)hi) || x != (double)(long long)x)
+    throw Napi::RangeError::New(v.Env(), std::string(what) + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                                             v.ToString().Utf8Value());
+  return (int)x;
+}
+
+double number_arg(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+constexpr long long INT_MAX_LL = 2147483647LL;
 
 Napi::Float32Array copy_out(Napi::Env env, const float* src, size_t n) {
   auto out = Napi::Float32Array::New(env, n);
@@ -96,7 +137,7 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
 
   Napi::Value Logits(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    int B = info[1].As<Napi::Number>().Int32Value(), T = info[2].As<Napi::Number>().Int32Value();
+    const int B = int_arg(info[1], "B", 1, INT_MAX_LL), T = int_arg(info[2], "T", 1, m.config.P);
     const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
     check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
     auto out = Napi::Float32Array::New(info.Env(), (size_t)B * T * m.config.V);
@@ -106,7 +147,7 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
 
   Napi::Value LastLogits(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    int B = info[1].As<Napi::Number>().Int32Value(), T = info[2].As<Napi::Number>().Int32Value();
+    const int B = int_arg(info[1], "B", 1, INT_MAX_LL), T = int_arg(info[2], "T", 1, m.config.P);
     const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
     check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
     auto out = Napi::Float32Array::New(info.Env(), (size_t)B * m.config.V);
@@ -116,7 +157,7 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
 
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    int B = info[2].As<Napi::Number>().Int32Value(), T = info[3].As<Napi::Number>().Int32Value();
+    const int B = int_arg(info[2], "B", 1, INT_MAX_LL), T = int_arg(info[3], "T", 1, m.config.P);
     const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
     const float* mask = data_of<float>(info[1], (size_t)B * T, "mask");
     check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
@@ -127,16 +168,18 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
 
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
-    auto arr = info[0].As<Napi::Float32Array>();
-    return Napi::Number::New(info.Env(), m.backward(arr.Data()));
+    // One coefficient per row of the batch the last forward() saw (none: nothing to differentiate).
+    if (m.forward_batch() == 0) throw Napi::Error::New(info.Env(), "backward: no forward() to differentiate (or logits() ran since)");
+    const float* coef = data_of<float>(info[0], (size_t)m.forward_batch(), "coefficients");
+    if (info.Length() > 1 && !info[1].IsUndefined()) data_of<uint8_t>(info[1], m.tensor_offsets.size(), "trainable");
+    return Napi::Number::New(info.Env(), m.backward(coef));
   }
 
   Napi::Value AdamStep(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
     const uint8_t* trainable = data_of<uint8_t>(info[6], m.tensor_offsets.size(), "trainable");
-    double norm = m.adam_step(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Number>().DoubleValue(),
-                              info[3].As<Napi::Number>().DoubleValue(), info[4].As<Napi::Number>().DoubleValue(), info[5].As<Napi::Number>().Int32Value(),
-                              trainable);
+    double norm = m.adam_step(number_arg(info[0], "lr"), number_arg(info[1], "beta1"), number_arg(info[2], "beta2"), number_arg(info[3], "eps"),
+                              number_arg(info[4], "clip"), int_arg(info[5], "step", 1, INT_MAX_LL), trainable);
     return Napi::Number::New(info.Env(), norm);
   }
 
@@ -170,8 +213,9 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
 
   Napi::Value DecoderNew(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
+    const int B = int_arg(info[0], "B", 1, INT_MAX_LL);
     int id = next_decoder_++;
-    decoders_[id] = m.decoder_new(info[0].As<Napi::Number>().Int32Value());
+    decoders_[id] = m.decoder_new(B);
     return Napi::Number::New(info.Env(), id);
   }
 
@@ -179,10 +223,15 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
     auto& m = model(info.Env());
     auto it = decoders_.find(info[0].As<Napi::Number>().Int32Value());
     if (it == decoders_.end()) throw Napi::Error::New(info.Env(), "no such decoder (disposed?)");
-    int n = info[2].As<Napi::Number>().Int32Value();
+    const int n = int_arg(info[2], "n", 1, m.config.P);
+    // B is the decoder's own; a B passed after n must agree with it.
+    if (info.Length() > 3 && !info[3].IsUndefined() && int_arg(info[3], "B", 1, INT_MAX_LL) != it->second->B)
+      throw Napi::RangeError::New(info.Env(), "B: expected " + std::to_string(it->second->B) + " (the decoder's batch), got " + info[3].ToString().Utf8Value());
     const int32_t* ids = data_of<int32_t>(info[1], (size_t)it->second->B * n, "ids");
     check_ids(info.Env(), ids, (size_t)it->second->B * n, m.config.V);
-    if (it->second->pos + n > m.config.P) throw Napi::RangeError::New(info.Env(), "decoding past n_positions");
+    if (it->second->pos + n > m.config.P)
+      throw Napi::RangeError::New(info.Env(), "n: decoding " + std::to_string(n) + " more positions after " + std::to_string(it->second->pos) +
+                                                  " passes n_positions " + std::to_string(m.config.P));
     auto out = Napi::Float32Array::New(info.Env(), (size_t)it->second->B * m.config.V);
     m.decoder_next(it->second, ids, n, out.Data());
     return out;
@@ -202,15 +251,18 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
   Napi::Value Sample(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     auto& m = model(env);
-    auto prefixes = info[0].As<Napi::Int32Array>();
-    const int B = info[1].As<Napi::Number>().Int32Value();
+    auto prefixes = typed_of<int32_t>(info[0], "prefixes");
+    const int B = int_arg(info[1], "B", 1, INT_MAX_LL);
+    if (!info[2].IsObject()) throw Napi::TypeError::New(env, "sampling: expected {maxLength, temperature, topK, repetitionPenalty, eosId}");
     auto o = info[2].As<Napi::Object>();
-    rdlab::SamplingSettings s{o.Get("maxLength").As<Napi::Number>().Int32Value(), o.Get("temperature").As<Napi::Number>().DoubleValue(),
-                              o.Get("topK").As<Napi::Number>().Int32Value(), o.Get("repetitionPenalty").As<Napi::Number>().DoubleValue(),
-                              o.Get("eosId").As<Napi::Number>().Int32Value()};
+    rdlab::SamplingSettings s{int_arg(o.Get("maxLength"), "sampling.maxLength", 2, INT_MAX_LL), number_arg(o.Get("temperature"), "sampling.temperature"),
+                              int_arg(o.Get("topK"), "sampling.topK", 0, INT_MAX_LL), number_arg(o.Get("repetitionPenalty"), "sampling.repetitionPenalty"),
+                              int_arg(o.Get("eosId"), "sampling.eosId", -1, m.config.V - 1)};
+    if (!(s.temperature >= 0)) throw Napi::RangeError::New(env, "sampling.temperature: expected ≥ 0, got " + std::to_string(s.temperature));
+    if (!(s.penalty > 0)) throw Napi::RangeError::New(env, "sampling.repetitionPenalty: expected > 0, got " + std::to_string(s.penalty));
     uint32_t* state = const_cast<uint32_t*>(data_of<uint32_t>(info[3], 4, "rngState"));
-    if (B < 1 || prefixes.ElementLength() % B != 0)
-      throw Napi::RangeError::New(env, "sample: prefixes must be [B, p], got " + std::to_string(prefixes.ElementLength()) + " ids for B = " + std::to_string(B));
+    if (prefixes.ElementLength() == 0 || prefixes.ElementLength() % B != 0)
+      throw Napi::RangeError::New(env, "prefixes: expected [B, p] with p ≥ 1, got " + std::to_string(prefixes.ElementLength()) + " ids for B = " + std::to_string(B));
     const int p = (int)(prefixes.ElementLength() / B);
     check_ids(env, prefixes.Data(), prefixes.ElementLength(), m.config.V);
     if (s.T <= p) throw Napi::RangeError::New(env, "sample: maxLength " + std::to_string(s.T) + " must exceed the prefix length " + std::to_string(p));

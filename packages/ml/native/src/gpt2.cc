@@ -226,6 +226,7 @@ void Gpt2::run_blocks(int B, int T) {
 }
 
 void Gpt2::logits(const int32_t* ids, int B, int T, float* out) {
+  forward_B_ = 0;
   ensure(B, T);
   embed(ids, B, T, 0, res_.data());
   run_blocks(B, T);
@@ -234,6 +235,7 @@ void Gpt2::logits(const int32_t* ids, int B, int T, float* out) {
 }
 
 void Gpt2::last_logits(const int32_t* ids, int B, int T, float* out) {
+  forward_B_ = 0;
   ensure(B, T);
   embed(ids, B, T, 0, res_.data());
   run_blocks(B, T);
@@ -244,6 +246,7 @@ void Gpt2::last_logits(const int32_t* ids, int B, int T, float* out) {
 
 void Gpt2::forward(const int32_t* ids, const float* mask, int B, int T, float* token_logprobs) {
   ensure(B, T);
+  forward_B_ = B;
   const int C = config.C, V = config.V;
   ids_.assign(ids, ids + (size_t)B * T);
   mask_.assign(mask, mask + (size_t)B * T);

@@ -66,6 +66,9 @@ class Gpt2 {
   // Training forward: log p of each token given those before it [B, T] (0 at t = 0 and where
   // mask is 0 at t ≥ 1), keeping what backward needs. mask [B, T] marks the loss positions.
   void forward(const int32_t* ids, const float* mask, int B, int T, float* token_logprobs);
+  // The batch size B of the activations backward() would read: the last forward()'s, 0 before one
+  // or once logits() / last_logits() have overwritten them (the addon sizes coefficients by it).
+  int forward_batch() const { return forward_B_; }
   // Backward of loss = mean_b(c_b · CE_b) after forward(); grads are overwritten. Returns the loss.
   double backward(const float* coefficients);
   // Clips the global gradient norm and applies Adam to tensors with trainable[i] != 0.
@@ -101,7 +104,7 @@ class Gpt2 {
   void act_backward(float* dinp, const float* inp, const float* dout, size_t n);
 
   // Training activations for the current (B, T), grown as needed.
-  int B_ = 0, T_ = 0, M_ = 0;
+  int B_ = 0, T_ = 0, M_ = 0, forward_B_ = 0;
   std::vector<int32_t> ids_;
   std::vector<float> mask_;
   std::vector<int> rows_;     // loss rows: n = b·T + t − 1 predicts ids[b·T + t]

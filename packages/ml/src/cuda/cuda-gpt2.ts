@@ -1,5 +1,5 @@
 /**
- * GPT-2 on the CUDA engine: the same {@link LanguageModel} as the tfjs and native ones, computed
+ * GPT-2, OPT and XGLM on the CUDA engine: the same {@link LanguageModel} as the tfjs and native ones, computed
  * on one GPU (cuda/src/gpt2.cu). Parameters, gradients and Adam moments stay on the GPU for the
  * model's life; a training step sends ids and the loss mask, receives the per-token
  * log-probabilities the coefficients need, and sends the coefficients back. Host copies of the
@@ -17,7 +17,7 @@ import type {
   GradientNorms,
   TokenBatch,
 } from '../engine.js';
-import { FlatGpt2 } from '../flat-gpt2.js';
+import { engineDecoderConfig, FlatGpt2 } from '../flat-gpt2.js';
 import type { TensorMap } from '../safetensors.js';
 import { type CudaGpt2Handle, loadCudaAddon } from './addon.js';
 
@@ -44,11 +44,12 @@ export class CudaGpt2 extends FlatGpt2<CudaGpt2Handle> {
     parameters: TensorMap,
     readonly precision: CudaPrecision = cudaPrecision(),
   ) {
-    if (config.family !== undefined && config.family !== 'gpt2')
-      throw new Error(
-        `the CUDA engine runs GPT-2 only, not ${config.family}: use --backend native`,
-      );
-    super(config, parameters, (flat) => new (loadCudaAddon().CudaGpt2)(config, flat, precision));
+    // GPT-2, OPT and XGLM: the addon reads the same decoder description as the native one.
+    super(
+      config,
+      parameters,
+      (flat) => new (loadCudaAddon().CudaGpt2)(engineDecoderConfig(config), flat, precision),
+    );
   }
 
   /** KV-cached generation with the token choice on the GPU: only the results cross. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createRng, type Gpt2Config } from '@rdlab/core';
+import { createRng, type DecoderConfig, type Gpt2Config } from '@rdlab/core';
 import { initBackend } from '../backend.js';
 import { initGpt2Parameters } from '../gpt2/params.js';
 import { cudaStatus, loadCudaAddon, notBuiltReason } from './addon.js';
@@ -102,6 +102,23 @@ describe('cuda engine without a GPU', () => {
     assert.throws(() => new CudaGpt2(CONFIG, initGpt2Parameters(CONFIG, createRng(1))), {
       message: reason,
     });
+  });
+
+  it('OPT and XGLM are not refused in TypeScript: only the missing device stops them', {
+    skip: gpu ? 'a GPU is here' : false,
+  }, () => {
+    const reason = cudaStatus().reason ?? '';
+    for (const family of ['opt', 'xglm'] as const) {
+      const config = {
+        ...CONFIG,
+        family,
+        ffn_dim: 48,
+        activation: family === 'opt' ? 'relu' : 'gelu',
+      } as DecoderConfig;
+      assert.throws(() => new CudaGpt2(config, initGpt2Parameters(config, createRng(1))), {
+        message: reason,
+      });
+    }
   });
 
   it('initBackend("cuda") throws naming the reason; the default chain skips cuda with it', {

@@ -4,15 +4,18 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { type ClassifierConfig, createRng, type Gpt2Config } from '@rdlab/core';
 import * as tf from '@tensorflow/tfjs';
+import { addonCheckCases, runAddonChecks } from '../addon-checks.js';
 import { initBackend } from '../backend.js';
 import { initClassifierParameters } from '../classifier/params.js';
 import { TfjsCnnClassifier } from '../classifier/tfjs-cnn.js';
+import { engineDecoderConfig } from '../flat-gpt2.js';
 import { readGpt2Checkpoint } from '../gpt2/checkpoint-files.js';
 import { initGpt2Parameters } from '../gpt2/params.js';
 import { TfjsGpt2 } from '../gpt2/tfjs-gpt2.js';
 import { generate } from '../sampler.js';
 import { sharedPath, skipWithout } from '../test-support.js';
-import { ADDON_PATH, blasCoreType } from './addon.js';
+import type { NativeGpt2Handle } from './addon.js';
+import { ADDON_PATH, blasCoreType, loadAddon } from './addon.js';
 import { NativeCnnClassifier } from './native-cnn.js';
 import { NativeGpt2 } from './native-gpt2.js';
 
@@ -300,6 +303,26 @@ describe('native engine', { skip }, () => {
     // A leak of one step's activations (≈ 2 MB here) per step would grow RSS by gigabytes.
     assert.ok(grownMb < 64, `RSS grew by ${grownMb.toFixed(1)} MB over 1,000 steps`);
     assert.equal(tf.memory().numTensors, tensors);
+    model.dispose();
+  });
+
+  it('checks every length a caller passes in C++, naming the argument (not trusting the wrapper)', () => {
+    const parameters = initGpt2Parameters(CONFIG, createRng(11));
+    const model = new NativeGpt2(CONFIG, parameters);
+    const handle = (model as unknown as { handle: NativeGpt2Handle }).handle;
+    const open = (flat: Float32Array) =>
+      new (loadAddon().NativeGpt2)(engineDecoderConfig(CONFIG), flat);
+    const tensors = (model as unknown as { shapes: unknown[] }).shapes.length;
+    const cases = addonCheckCases(
+      'native',
+      handle,
+      { V: CONFIG.vocab_size, P: CONFIG.n_positions, tensors, numParams: handle.numParams() },
+      open,
+    );
+    for (const r of runAddonChecks(cases)) assert.ok(r.pass, `${r.name}: ${r.message}`);
+    // The model still works after every refusal.
+    const logp = model.tokenLogprobs(randomBatch(12, 2, 5, CONFIG.vocab_size));
+    assert.ok(logp.every(Number.isFinite));
     model.dispose();
   });
 
