@@ -72,7 +72,29 @@ export {
   initClassifierParameters,
   windowMask,
 } from './classifier/params.js';
-export { createClassifier, randomClassifier } from './classifiers.js';
+export {
+  type BertCheckpoint,
+  bertParameterName,
+  type ReadBertOptions,
+  readBertCheckpoint,
+  writeBertCheckpoint,
+} from './bert/checkpoint.js';
+export {
+  type BertConfig,
+  bertConfigFromJson,
+  bertConfigJson,
+  bertParameterShapes,
+  initBertParameters,
+  pooledDropoutMask,
+} from './bert/config.js';
+export {
+  createBertClassifier,
+  createClassifier,
+  loadBertClassifier,
+  randomBertClassifier,
+  randomClassifier,
+  saveBertClassifier,
+} from './classifiers.js';
 export {
   CUDA_PRECISIONS,
   CudaGpt2,
@@ -84,12 +106,14 @@ export {
 } from './cuda/index.js';
 export type {
   AdamOptions,
+  BertClassifier,
   CoefficientFn,
   Decoder,
   Engine,
   GradientNorms,
   LanguageModel,
   OptimizerState,
+  RewardClassifier,
   StepResult,
   TextClassifier,
   TokenBatch,
@@ -159,6 +183,11 @@ export {
   type TrainingProgress,
   trainClassifier,
 } from './train/pretrain.js';
+export {
+  BERT_FINE_TUNE_LEARNING_RATE,
+  type FineTuneOptions,
+  fineTuneClassifier,
+} from './train/fine-tune.js';
 export {
   type BehaviorBatch,
   type RewardDropoutDetail,
