@@ -25,8 +25,8 @@ export interface BertConfig {
   /** Right padding's id; the attention mask is 0 there. */
   pad_token_id: number;
   num_labels: number;
-  /** Class names by index, when the checkpoint names them (id2label). */
-  labels?: string[];
+  /** Class names by index: id2label, else transformers' default `LABEL_i`. */
+  labels: string[];
   /**
    * Dropout on the pooled output before the classifier in training: `classifier_dropout`, else
    * `hidden_dropout_prob` (BertForSequenceClassification's rule), else 0.1 (BertConfig's default
@@ -79,16 +79,17 @@ export function bertConfigFromJson(
   if (H === 0 || C % H !== 0) fail('num_attention_heads', `${H} does not divide hidden_size ${C}`);
   // transformers: num_labels from id2label when given, else 2 (PretrainedConfig's default).
   const id2label = json.id2label as Record<string, unknown> | undefined;
-  const labels =
+  const named =
     id2label && typeof id2label === 'object'
       ? Object.keys(id2label)
           .sort((a, b) => Number(a) - Number(b))
           .map((k) => String(id2label[k]))
       : undefined;
-  const numLabels = integer('num_labels', labels?.length ?? 2);
+  const numLabels = integer('num_labels', named?.length ?? 2);
   if (numLabels < 1) fail('num_labels', 'must be at least 1');
-  if (labels && labels.length !== numLabels)
-    fail('id2label', `names ${labels.length} labels but num_labels is ${numLabels}`);
+  if (named && named.length !== numLabels)
+    fail('id2label', `names ${named.length} labels but num_labels is ${numLabels}`);
+  const labels = named ?? Array.from({ length: numLabels }, (_, i) => `LABEL_${i}`);
   const dropout = json.classifier_dropout ?? json.hidden_dropout_prob ?? 0.1;
   if (typeof dropout !== 'number' || dropout < 0 || dropout >= 1)
     fail('classifier_dropout', `must be in [0, 1), got ${JSON.stringify(dropout)}`);
@@ -105,7 +106,7 @@ export function bertConfigFromJson(
     layer_norm_eps: number('layer_norm_eps', 1e-12),
     pad_token_id: integer('pad_token_id', 0),
     num_labels: numLabels,
-    ...(labels ? { labels } : {}),
+    labels,
     classifier_dropout: dropout as number,
     initializer_range: number('initializer_range', 0.02),
   };
@@ -113,7 +114,7 @@ export function bertConfigFromJson(
 
 /** The config.json transformers reads back as a BertForSequenceClassification. */
 export function bertConfigJson(c: BertConfig): Record<string, unknown> {
-  const labels = c.labels ?? Array.from({ length: c.num_labels }, (_, i) => `LABEL_${i}`);
+  const labels = c.labels;
   return {
     model_type: 'bert',
     architectures: ['BertForSequenceClassification'],
