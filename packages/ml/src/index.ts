@@ -167,10 +167,16 @@ export {
   type EncodeOptions,
   HfTokenizer,
   loadHfTokenizer,
+  loadWordPieceTokenizer,
   type SpecialIds,
   TOKENIZER_CONFIG_FILE,
   TOKENIZER_FILE,
 } from './tokenizer/hf-tokenizer.js';
+export {
+  VOCAB_FILE,
+  type WordPieceOptions,
+  wordPieceTokenizerJson,
+} from './tokenizer/wordpiece.js';
 export type { TextTokenizer } from './tokenizer/text-tokenizer.js';
 export { trainBpe } from './tokenizer/train-bpe.js';
 export { epochBatches, type PaddedBatch, padBatch } from './train/batches.js';
