@@ -31,6 +31,21 @@ export {
   type TrainingBench,
   trainingFlopsPerToken,
 } from './bench.js';
+export {
+  type BertCheckpoint,
+  bertParameterName,
+  type ReadBertOptions,
+  readBertCheckpoint,
+  writeBertCheckpoint,
+} from './bert/checkpoint.js';
+export {
+  type BertConfig,
+  bertConfigFromJson,
+  bertConfigJson,
+  bertParameterShapes,
+  initBertParameters,
+  pooledDropoutMask,
+} from './bert/config.js';
 export { downloadVerified, type FetchedBody } from './checkpoint/download.js';
 export {
   DTYPE_BYTES,
@@ -72,21 +87,6 @@ export {
   initClassifierParameters,
   windowMask,
 } from './classifier/params.js';
-export {
-  type BertCheckpoint,
-  bertParameterName,
-  type ReadBertOptions,
-  readBertCheckpoint,
-  writeBertCheckpoint,
-} from './bert/checkpoint.js';
-export {
-  type BertConfig,
-  bertConfigFromJson,
-  bertConfigJson,
-  bertParameterShapes,
-  initBertParameters,
-  pooledDropoutMask,
-} from './bert/config.js';
 export {
   createBertClassifier,
   createClassifier,
@@ -172,14 +172,19 @@ export {
   TOKENIZER_CONFIG_FILE,
   TOKENIZER_FILE,
 } from './tokenizer/hf-tokenizer.js';
+export type { TextTokenizer } from './tokenizer/text-tokenizer.js';
+export { trainBpe } from './tokenizer/train-bpe.js';
 export {
   VOCAB_FILE,
   type WordPieceOptions,
   wordPieceTokenizerJson,
 } from './tokenizer/wordpiece.js';
-export type { TextTokenizer } from './tokenizer/text-tokenizer.js';
-export { trainBpe } from './tokenizer/train-bpe.js';
 export { epochBatches, type PaddedBatch, padBatch } from './train/batches.js';
+export {
+  BERT_FINE_TUNE_LEARNING_RATE,
+  type FineTuneOptions,
+  fineTuneClassifier,
+} from './train/fine-tune.js';
 export {
   classifierAccuracy,
   classify,
@@ -189,11 +194,6 @@ export {
   type TrainingProgress,
   trainClassifier,
 } from './train/pretrain.js';
-export {
-  BERT_FINE_TUNE_LEARNING_RATE,
-  type FineTuneOptions,
-  fineTuneClassifier,
-} from './train/fine-tune.js';
 export {
   type BehaviorBatch,
   type RewardDropoutDetail,

@@ -38,7 +38,9 @@ export function classifyBatch(model: BertClassifier, rows: number[][]) {
   });
   const T = Math.max(...rows.map((r) => r.length));
   const ids = new Int32Array(rows.length * T).fill(pad);
-  rows.forEach((row, b) => ids.set(row, b * T));
+  rows.forEach((row, b) => {
+    ids.set(row, b * T);
+  });
   return {
     batch: { ids, batchSize: rows.length, length: T },
     lengths: Int32Array.from(rows, (r) => r.length),

@@ -14,7 +14,7 @@ import { createRng } from '@rdlab/core';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.js';
 import type { BertClassifier } from '../engine.js';
-import { ModelFileError } from '../errors.js';
+import type { ModelFileError } from '../errors.js';
 import { ADDON_PATH } from '../native/addon.js';
 import { readSafetensors, type TensorMap, writeSafetensors } from '../safetensors.js';
 import { sharedPath, skipWithout } from '../test-support.js';
@@ -38,7 +38,9 @@ interface Reference {
 function padded(rows: number[][], padId = 0) {
   const T = Math.max(...rows.map((r) => r.length));
   const ids = new Int32Array(rows.length * T).fill(padId);
-  rows.forEach((r, b) => ids.set(r, b * T));
+  rows.forEach((r, b) => {
+    ids.set(r, b * T);
+  });
   return {
     batch: { ids, batchSize: rows.length, length: T },
     lengths: Int32Array.from(rows, (r) => r.length),
