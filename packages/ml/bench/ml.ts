@@ -8,25 +8,39 @@
  * Part 1b, native only: training tokens/s of the decoder families at that size — GPT-2, OPT (ReLU,
  * learned positions with offset 2, Linear q/k/v) and XGLM (erf GELU, sinusoids, √C embedding
  * scale) — in alternating rounds, best of 3 each, so a busy machine hurts all three alike.
+ * Part 1c, native only: the reward models' scoring sequences/s at batch 64 × 30 tokens — the
+ * BERT classifier at 4 layers, width 256 (4 heads, FFN 1024, vocabulary 8,192) beside the `cnn`
+ * preset CNN — and BERT's fine-tuning sequences/s (forward, backward, Adam), best of 3 rounds.
  * Part 2, on real data (../shared/datasets; skipped without it) and the fastest backend: the reward
  * classifier's accuracy (Yelp dev, AG News test) and the behaviour LM's dev perplexity beside a
  * unigram baseline, with wall times.
  *
  * Flags: --engines wasm,native   --skip-data   --lm-sentences N   --classifier-epochs N
+ *        --reward-only (part 1c alone, in this process)
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CLASSIFIER_PRESETS, type DecoderConfig, LM_PRESETS, resolveDataset } from '@rdlab/core';
+import {
+  CLASSIFIER_PRESETS,
+  createRng,
+  type DecoderConfig,
+  LM_PRESETS,
+  resolveDataset,
+} from '@rdlab/core';
 import { loadDataset } from '@rdlab/data';
 import {
+  type BertConfig,
   benchDecoding,
   benchSampling,
   benchTraining,
+  bertConfigFromJson,
   classifierAccuracy,
   initBackend,
   measureMatmulGflops,
   padBatch,
   pretrainLanguageModel,
+  type RewardClassifier,
+  randomBertClassifier,
   randomClassifier,
   randomLanguageModel,
   trainBpe,
@@ -74,6 +88,73 @@ function familyTraining(): Record<string, number> {
   return best;
 }
 
+/** The reward-model BERT of part 1c: 4 layers, width 256, 4 heads, FFN 1024, vocabulary 8,192. */
+const REWARD_BERT: BertConfig = bertConfigFromJson({
+  model_type: 'bert',
+  vocab_size: 8192,
+  hidden_size: 256,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  intermediate_size: 1024,
+  max_position_embeddings: 64,
+  num_labels: 2,
+});
+
+/** Sequences/s of `run` over about `seconds`, after one warm-up call. */
+function rate(run: () => void, sequences: number, seconds = 1): number {
+  run();
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < seconds * 1000) {
+    run();
+    n += 1;
+  }
+  return (n * sequences) / ((performance.now() - start) / 1000);
+}
+
+/** Part 1c on the active engine: best of 3 alternating rounds. */
+function rewardScoring(): Record<string, number> {
+  const rng = createRng(1, 'bench-reward');
+  const ids = Int32Array.from({ length: B * T }, () => 5 + Math.floor(rng.uniform() * 8000));
+  const batch = { ids, batchSize: B, length: T };
+  const lengths = new Int32Array(B).fill(T);
+  const labels = Int32Array.from({ length: B }, (_, i) => i % 2);
+  const bert = randomBertClassifier(REWARD_BERT, 1);
+  const cnn: RewardClassifier = randomClassifier(CLASSIFIER_PRESETS.cnn, 8192, 2, 1);
+  const best: Record<string, number> = {};
+  const keep = (name: string, x: number) => {
+    best[name] = Math.max(best[name] ?? 0, x);
+  };
+  for (let round = 0; round < 3; round++) {
+    keep(
+      'bert_score',
+      rate(() => bert.logits(batch, lengths), B),
+    );
+    keep(
+      'cnn_score',
+      rate(() => cnn.logits(batch, lengths), B),
+    );
+    keep(
+      'bert_train',
+      rate(() => bert.trainStep(batch, lengths, labels, { learningRate: 5e-6 }, rng), B),
+    );
+  }
+  bert.dispose();
+  cnn.dispose();
+  return best;
+}
+
+function rewardTable(r: Record<string, number>): string {
+  return table(
+    ['reward model (native)', 'parameters', 'sequences/s'],
+    [
+      ['BERT L 4, C 256, H 4, FFN 1024, V 8192: scoring', '5.34M', r.bert_score as number],
+      ['BERT, fine-tuning step (forward, backward, Adam)', '5.34M', r.bert_train as number],
+      ['CNN `cnn` preset, V 8192: scoring', '0.56M', r.cnn_score as number],
+    ],
+  );
+}
+
 /** Part 1 for one backend, in this process. */
 async function engineReport(backend: string) {
   const info = await initBackend(backend, () => {});
@@ -93,7 +174,9 @@ async function engineReport(backend: string) {
     sample_tokens_per_s_recompute: recompute,
     decode_cache_speedup: decodeCached / decodeRecompute,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
-    ...(backend === 'native' ? { family_train_tokens_per_s: familyTraining() } : {}),
+    ...(backend === 'native'
+      ? { family_train_tokens_per_s: familyTraining(), reward_per_s: rewardScoring() }
+      : {}),
   };
 }
 
@@ -240,6 +323,12 @@ async function dataReport() {
 }
 
 async function main() {
+  if (args.includes('--reward-only')) {
+    await initBackend('native', () => {});
+    console.log(`## Reward models on native: batch ${B} × ${T} tokens\n`);
+    console.log(rewardTable(rewardScoring()));
+    return;
+  }
   const engine = args[args.indexOf('--engine') + 1];
   if (args.includes('--engine') && engine) {
     console.log(JSON.stringify(await engineReport(engine)));
@@ -300,6 +389,10 @@ async function main() {
         Object.entries(f).map(([name, x]) => [name, x, `${((100 * x) / gpt2).toFixed(0)}%`]),
       ),
     );
+  }
+  if (native?.reward_per_s) {
+    console.log(`\n## Reward models on native: batch ${B} × ${T} tokens\n`);
+    console.log(rewardTable(native.reward_per_s));
   }
   if (!args.includes('--skip-data')) await dataReport();
 }

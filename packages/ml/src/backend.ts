@@ -31,13 +31,16 @@ async function loadEngine(name: BackendName): Promise<Engine> {
   switch (name) {
     case 'cuda': {
       const cuda = (await import('./cuda/index.js')).loadCudaEngine();
-      // The CNN classifier stays on the CPU: the native engine's where it is built, else tfjs's.
+      // The reward classifiers (CNN, BERT) stay on the CPU: the native engine's where it is
+      // built, else tfjs's.
       const cpu = await import('./native/index.js')
         .then((native) => native.loadNativeEngine())
         .catch(() => null);
       if (!(await startWasmBackend()))
         throw new Error('the wasm backend beneath the cuda engine did not start');
-      return cpu ? { ...cuda, classifier: cpu.classifier } : cuda;
+      return cpu
+        ? { ...cuda, classifier: cpu.classifier, sequenceClassifier: cpu.sequenceClassifier }
+        : cuda;
     }
     case 'native': {
       const native = (await import('./native/index.js')).loadNativeEngine();

@@ -8,6 +8,7 @@
  * Arrays are row-major: a `[B, T]` batch is `ids[b * T + t]`.
  */
 import type { ClassifierConfig, DecoderConfig } from '@rdlab/core';
+import type { BertConfig } from './bert/config.js';
 import type { TensorMap } from './safetensors.js';
 
 /** Token ids `[B, T]`. */
@@ -154,15 +155,20 @@ export interface LanguageModel {
   dispose(): void;
 }
 
-/** A reward model R: a text classifier over token ids. */
-export interface TextClassifier {
-  readonly config: import('@rdlab/core').ClassifierConfig;
+/**
+ * What every reward model R offers, whatever its architecture (the CNN, BERT): class logits of
+ * right-padded token ids and a supervised Adam step. R's signals are the authors': the target
+ * class's raw logit is r, its softmax probability the reported Reward.
+ */
+export interface RewardClassifier {
   readonly vocabSize: number;
   readonly numClasses: number;
   readonly backend: string;
+  /** Longest input in tokens; `classify` and `trainClassifier` truncate to it. */
+  readonly maxLength: number;
   /**
    * Class logits `[B, C]` for `[B, T]` ids right-padded, `lengths [B]` real tokens each
-   * (longer than `config.maxLength` are truncated).
+   * (longer than {@link maxLength} are truncated).
    */
   logits(batch: TokenBatch, lengths: Int32Array): Float32Array;
   /** One Adam step on mean cross-entropy; dropout masks come from `rng`. */
@@ -180,6 +186,21 @@ export interface TextClassifier {
   dispose(): void;
 }
 
+/** A reward model R: the Kim (2014) CNN over token ids. */
+export interface TextClassifier extends RewardClassifier {
+  readonly config: ClassifierConfig;
+}
+
+/**
+ * A reward model R: transformers' BertForSequenceClassification (`bert/`). Parameters are named
+ * as the Hugging Face checkpoint names them (`bert.encoder.layer.0.attention.self.query.weight`).
+ */
+export interface BertClassifier extends RewardClassifier {
+  readonly config: BertConfig;
+  /** Loaded for scoring only: no gradients or Adam state are kept and `trainStep` throws. */
+  readonly frozen: boolean;
+}
+
 /**
  * What an engine's loader returns (`loadTfjsEngine`, `loadNativeEngine`, `loadCudaEngine`) and
  * backend.ts holds for the active backend: the factories and measurements that differ by engine.
@@ -192,6 +213,15 @@ export interface Engine {
     numClasses: number,
     parameters: TensorMap,
   ): TextClassifier;
+  /**
+   * A BERT sequence classifier (the reward model of the authors' code); engines without one
+   * leave it out and backend.ts lends them another's.
+   */
+  sequenceClassifier?(
+    config: BertConfig,
+    parameters: TensorMap,
+    options?: { frozen?: boolean },
+  ): BertClassifier;
   /** Square single-precision matmul rate, GFLOP/s, over about `seconds`. */
   matmulGflops(n: number, seconds: number): number;
   /** Seconds per phase since the last call (read-and-reset); engines that time their phases. */

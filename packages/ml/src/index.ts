@@ -31,6 +31,21 @@ export {
   type TrainingBench,
   trainingFlopsPerToken,
 } from './bench.js';
+export {
+  type BertCheckpoint,
+  bertParameterName,
+  type ReadBertOptions,
+  readBertCheckpoint,
+  writeBertCheckpoint,
+} from './bert/checkpoint.js';
+export {
+  type BertConfig,
+  bertConfigFromJson,
+  bertConfigJson,
+  bertParameterShapes,
+  initBertParameters,
+  pooledDropoutMask,
+} from './bert/config.js';
 export { downloadVerified, type FetchedBody } from './checkpoint/download.js';
 export {
   DTYPE_BYTES,
@@ -72,7 +87,14 @@ export {
   initClassifierParameters,
   windowMask,
 } from './classifier/params.js';
-export { createClassifier, randomClassifier } from './classifiers.js';
+export {
+  createBertClassifier,
+  createClassifier,
+  loadBertClassifier,
+  randomBertClassifier,
+  randomClassifier,
+  saveBertClassifier,
+} from './classifiers.js';
 export {
   CUDA_PRECISIONS,
   CudaGpt2,
@@ -84,12 +106,14 @@ export {
 } from './cuda/index.js';
 export type {
   AdamOptions,
+  BertClassifier,
   CoefficientFn,
   Decoder,
   Engine,
   GradientNorms,
   LanguageModel,
   OptimizerState,
+  RewardClassifier,
   StepResult,
   TextClassifier,
   TokenBatch,
@@ -143,13 +167,24 @@ export {
   type EncodeOptions,
   HfTokenizer,
   loadHfTokenizer,
+  loadWordPieceTokenizer,
   type SpecialIds,
   TOKENIZER_CONFIG_FILE,
   TOKENIZER_FILE,
 } from './tokenizer/hf-tokenizer.js';
 export type { TextTokenizer } from './tokenizer/text-tokenizer.js';
 export { trainBpe } from './tokenizer/train-bpe.js';
+export {
+  VOCAB_FILE,
+  type WordPieceOptions,
+  wordPieceTokenizerJson,
+} from './tokenizer/wordpiece.js';
 export { epochBatches, type PaddedBatch, padBatch } from './train/batches.js';
+export {
+  BERT_FINE_TUNE_LEARNING_RATE,
+  type FineTuneOptions,
+  fineTuneClassifier,
+} from './train/fine-tune.js';
 export {
   classifierAccuracy,
   classify,

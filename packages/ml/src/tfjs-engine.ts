@@ -4,6 +4,7 @@
  * at install time, so they are optional and imported only when asked for.
  */
 import * as tf from '@tensorflow/tfjs';
+import { TfjsBertClassifier } from './bert/tfjs-bert.js';
 import { TfjsCnnClassifier } from './classifier/tfjs-cnn.js';
 import type { Engine } from './engine.js';
 import { TfjsGpt2 } from './gpt2/tfjs-gpt2.js';
@@ -31,6 +32,8 @@ export const tfjsEngine: Engine = {
   languageModel: (config, parameters) => new TfjsGpt2(config, parameters),
   classifier: (config, vocabSize, numClasses, parameters) =>
     new TfjsCnnClassifier(config, vocabSize, numClasses, parameters),
+  sequenceClassifier: (config, parameters, options) =>
+    new TfjsBertClassifier(config, parameters, options),
   matmulGflops: measureTfjsMatmulGflops,
 };
 

@@ -5,6 +5,7 @@
 import { initBackend, loadLanguageModel } from '@rdlab/ml';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { registerModelClassifyCommand } from './model-classify.js';
 import { registerModelStepCommand } from './model-step.js';
 
 function parseIds(text: string): number[] {
@@ -18,8 +19,11 @@ function parseIds(text: string): number[] {
 }
 
 export function registerModelCommands(program: Command): void {
-  const model = program.command('model').description('inspect language-model checkpoints');
+  const model = program
+    .command('model')
+    .description('inspect language-model and reward-model checkpoints');
   registerModelStepCommand(model);
+  registerModelClassifyCommand(model);
   model
     .command('logprobs')
     .description('log-probability of each token given those before it (natural log)')

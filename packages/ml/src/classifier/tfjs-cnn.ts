@@ -23,6 +23,11 @@ export class TfjsCnnClassifier extends ParameterOwner implements TextClassifier 
   readonly backend: string;
   protected readonly parameters: TfjsParameters;
 
+  /** `config.maxLength`: what `classify` truncates to. */
+  get maxLength(): number {
+    return this.config.maxLength;
+  }
+
   constructor(
     readonly config: ClassifierConfig,
     readonly vocabSize: number,

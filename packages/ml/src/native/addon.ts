@@ -62,6 +62,12 @@ export interface NativeCnnHandle {
 export interface NativeAddon {
   NativeGpt2: new (config: object, params: Float32Array) => NativeGpt2Handle;
   NativeCnn: new (config: object, params: Float32Array) => NativeCnnHandle;
+  /** BERT (native/src/bert.cc); `trainable` false keeps no gradient or Adam buffers. */
+  NativeBert: new (
+    config: object,
+    params: Float32Array,
+    trainable: boolean,
+  ) => NativeCnnHandle;
   sgemmGflops(n: number, seconds: number): number;
   info(): { blas: string; blasThreads: number; ompThreads: number };
   /** Seconds per phase since the last call, when RDLAB_NATIVE_PROFILE was set; resets them. */

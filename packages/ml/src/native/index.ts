@@ -1,4 +1,8 @@
-/** The native engine: GPT-2 and the CNN classifier in C++ (OpenBLAS, OpenMP) on the CPU. */
+/**
+ * The native engine: GPT-2 (and OPT, XGLM), the CNN classifier and the BERT classifier in C++
+ * (OpenBLAS, OpenMP) on the CPU.
+ */
+import { NativeBertClassifier } from '../bert/native-bert.js';
 import type { Engine } from '../engine.js';
 import { loadAddon } from './addon.js';
 import { NativeCnnClassifier } from './native-cnn.js';
@@ -11,6 +15,8 @@ export function loadNativeEngine(): Engine {
     languageModel: (config, parameters) => new NativeGpt2(config, parameters),
     classifier: (config, vocabSize, numClasses, parameters) =>
       new NativeCnnClassifier(config, vocabSize, numClasses, parameters),
+    sequenceClassifier: (config, parameters, options) =>
+      new NativeBertClassifier(config, parameters, options),
     matmulGflops: (n, seconds) => addon.sgemmGflops(n, seconds),
     // The addon times its phases only when RDLAB_NATIVE_PROFILE is set as it loads.
     ...(process.env.RDLAB_NATIVE_PROFILE ? { phaseProfile: () => addon.profile() } : {}),

@@ -18,6 +18,11 @@ export class NativeCnnClassifier extends ParameterOwner implements TextClassifie
   readonly backend = 'native';
   protected readonly parameters: NativeParameters<NativeCnnHandle>;
 
+  /** `config.maxLength`: what `classify` truncates to. */
+  get maxLength(): number {
+    return this.config.maxLength;
+  }
+
   constructor(
     readonly config: ClassifierConfig,
     readonly vocabSize: number,

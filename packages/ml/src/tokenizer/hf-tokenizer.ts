@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFileError } from '../errors.js';
 import type { TextTokenizer } from './text-tokenizer.js';
+import { VOCAB_FILE, wordPieceTokenizerJson } from './wordpiece.js';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
@@ -181,6 +182,11 @@ export async function loadHfTokenizer(dir: string): Promise<HfTokenizer> {
     bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // A Google-style BERT folder ships only vocab.txt: build its WordPiece tokenizer.json.
+    if (code === 'ENOENT') {
+      const vocab = await readFile(join(dir, VOCAB_FILE)).catch(() => null);
+      if (vocab !== null) return wordPieceFromVocab(dir, vocab);
+    }
     throw new ModelFileError(
       'RDLAB_TOKENIZER_MISSING',
       path,
@@ -194,6 +200,43 @@ export async function loadHfTokenizer(dir: string): Promise<HfTokenizer> {
     throw new ModelFileError('RDLAB_TOKENIZER_MALFORMED', configPath, error.message);
   });
   const config = configBytes === null ? {} : parseJson(configBytes, configPath);
+  const identity =
+    configBytes === null
+      ? sha256Hex(bytes)
+      : sha256Hex(`${sha256Hex(bytes)}\n${sha256Hex(configBytes)}`);
+  return HfTokenizer.fromJson(json, config, { identity, source: path });
+}
+
+/**
+ * BERT's WordPiece from `dir/vocab.txt` (`wordPieceTokenizerJson`); tokenizer_config.json's
+ * `do_lower_case` (default true, bert-base-uncased) and `strip_accents` apply. The identity hashes
+ * vocab.txt (and tokenizer_config.json) as loadHfTokenizer hashes tokenizer.json.
+ */
+export async function loadWordPieceTokenizer(dir: string): Promise<HfTokenizer> {
+  const path = join(dir, VOCAB_FILE);
+  const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    throw new ModelFileError(
+      'RDLAB_TOKENIZER_MISSING',
+      path,
+      error.code === 'ENOENT' ? 'no such file' : error.message,
+    );
+  });
+  return wordPieceFromVocab(dir, bytes);
+}
+
+async function wordPieceFromVocab(dir: string, bytes: Uint8Array): Promise<HfTokenizer> {
+  const path = join(dir, VOCAB_FILE);
+  const configPath = join(dir, TOKENIZER_CONFIG_FILE);
+  const configBytes = await readFile(configPath).catch(() => null);
+  const config = (configBytes === null ? {} : parseJson(configBytes, configPath)) as Record<
+    string,
+    unknown
+  >;
+  const json = wordPieceTokenizerJson(new TextDecoder().decode(bytes), {
+    lowercase: config.do_lower_case !== false,
+    stripAccents: typeof config.strip_accents === 'boolean' ? config.strip_accents : null,
+    source: path,
+  });
   const identity =
     configBytes === null
       ? sha256Hex(bytes)

@@ -3,7 +3,7 @@
  * reward model (cross-entropy on labels). Both are plain supervised training, kept small.
  */
 import { createRng } from '@rdlab/core';
-import type { AdamOptions, LanguageModel, TextClassifier } from '../engine.js';
+import type { AdamOptions, LanguageModel, RewardClassifier } from '../engine.js';
 import { epochBatches, padBatch } from './batches.js';
 
 export interface TrainingProgress {
@@ -60,7 +60,7 @@ export interface LabelledSequence {
 
 /** Cross-entropy training of the reward classifier. Returns the last epoch's mean loss. */
 export function trainClassifier(
-  classifier: TextClassifier,
+  classifier: RewardClassifier,
   examples: LabelledSequence[],
   padId: number,
   options: SupervisedOptions,
@@ -75,7 +75,7 @@ export function trainClassifier(
       const batch = padBatch(
         rows.map((r) => r.ids),
         padId,
-        classifier.config.maxLength,
+        classifier.maxLength,
         false,
       );
       const labels = Int32Array.from(rows, (r) => r.label);
@@ -90,7 +90,7 @@ export function trainClassifier(
 
 /** Class probabilities `[N, C]` for sequences, batched. */
 export function classify(
-  classifier: TextClassifier,
+  classifier: RewardClassifier,
   sequences: ArrayLike<number>[],
   padId: number,
   batchSize = 256,
@@ -101,7 +101,7 @@ export function classify(
     const batch = padBatch(
       sequences.slice(start, start + batchSize),
       padId,
-      classifier.config.maxLength,
+      classifier.maxLength,
       false,
     );
     const logits = classifier.logits(batch, batch.lengths);
@@ -112,7 +112,7 @@ export function classify(
 
 /** Fraction of examples whose arg-max class is their label. */
 export function classifierAccuracy(
-  classifier: TextClassifier,
+  classifier: RewardClassifier,
   examples: LabelledSequence[],
   padId: number,
 ): number {
