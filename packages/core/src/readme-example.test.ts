@@ -11,7 +11,7 @@ function example(yamlOrJsonText: string): unknown[][] {
   // --- README example starts
   try {
     const { spec, cells } = parseSweepSpec(yamlOrJsonText);
-    console.log(cells.length, cells[0]?.id);
+    console.log(spec.name, cells.length, cells[0]?.id);
   } catch (error) {
     if (error instanceof SpecError) for (const p of error.problems) console.log(p.path, p.message);
   }
@@ -23,7 +23,7 @@ it('runs the README example on a valid spec', async () => {
   const logged = example(
     await readFile(new URL('../../../examples/demo.yaml', import.meta.url), 'utf8'),
   );
-  assert.match(String(logged[0]?.[1]), /^c[0-9a-f]{16}$/);
+  assert.match(String(logged[0]?.[2]), /^c[0-9a-f]{16}$/);
 });
 
 it('runs the README example on an invalid spec', () => {
