@@ -5,7 +5,8 @@
  * ETA: the mean duration of this experiment's completed train jobs, times the train jobs still
  * to run (cells less train jobs completed, failed or cancelled), divided by the workers alive
  * now. Training dominates a sweep's time, since it also evaluates each epoch (docs/design.md,
- * "Data flow"); publish and report are left out. Null when nothing has trained yet or no worker is alive; 0 once the experiment finished.
+ * "Data flow"); publish and report are left out. Null when nothing has trained yet or no worker
+ * is alive; 0 once the experiment finished.
  */
 import type { CellStatus, Experiment, ExperimentStatus, StageJobCounts } from '@rdlab/db';
 import { TERMINAL_EXPERIMENT_STATUSES } from '@rdlab/db';
