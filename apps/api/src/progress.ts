@@ -4,8 +4,9 @@
  *
  * ETA: the mean duration of this experiment's completed train jobs, times the train jobs still
  * to run (cells less train jobs completed, failed or cancelled), divided by the workers alive
- * now. Training dominates a sweep's time (DESIGN.md, "Data flow"); evaluate and report are left
- * out. Null when nothing has trained yet or no worker is alive; 0 once the experiment finished.
+ * now. Training dominates a sweep's time, since it also evaluates each epoch (docs/design.md,
+ * "Data flow"); publish and report are left out. Null when nothing has trained yet or no worker
+ * is alive; 0 once the experiment finished.
  */
 import type { CellStatus, Experiment, ExperimentStatus, StageJobCounts } from '@rdlab/db';
 import { TERMINAL_EXPERIMENT_STATUSES } from '@rdlab/db';
@@ -16,7 +17,7 @@ export const WORKER_ALIVE_MS = 30_000;
 
 export interface ExperimentProgress {
   status: ExperimentStatus;
-  /** Stage jobs per kind (prepare, bootstrap, train, evaluate, report) and state. */
+  /** Stage jobs per kind (prepare, bootstrap, train, publish, report) and state. */
   stages: StageJobCounts;
   cells: Record<CellStatus, number>;
   /** Seconds until the remaining train jobs are done, or null when unknown. */

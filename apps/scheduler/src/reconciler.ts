@@ -6,6 +6,12 @@
  *   prepare(dataset) → bootstrap(range) for every shard of an attribute → train(cell) once all
  *   of its attribute's shards exist → publish(experiment, cell) → report(experiment)
  *
+ * The spec: the API resolves it once at submission and stores it in Postgres
+ * (`experiments.spec_resolved`), each cell's settings on its row. The scheduler never parses or
+ * expands it again (rows from before settings were stored are the exception): it writes that
+ * resolved spec, as stored, to the artifact store at `specKeyOf(spec)`, where the workers read
+ * it (every job's `specKey`).
+ *
  * Why not BullMQ flows: a flow is a tree, but every train job of an attribute waits for all of
  * its shards, and two experiments share shards and cells (BullMQ refuses a second live parent for
  * an existing child). Here sharing is free: a shard or cell is one job id, whoever asks first,
@@ -101,7 +107,7 @@ export class Scheduler {
 
   /** The jobs an experiment needs now, in pipeline order. */
   private async needs(experiment: Experiment, spec: SweepSpec, rows: Cell[]): Promise<Need[]> {
-    // Workers read the resolved spec from the store; Postgres holds the original.
+    // Workers read the resolved spec from the store; this copies Postgres's (resolved at submission).
     const specKey = specKeyOf(spec);
     if (!(await this.exists(specKey))) await putJson(this.store, specKey, spec);
     const open = rows.filter((c) => c.status === 'pending' || c.status === 'running');

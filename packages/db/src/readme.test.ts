@@ -11,21 +11,6 @@ describe('README', () => {
     for (const code of DB_ERROR_CODES)
       assert.ok(readme.includes(`\`${code}\``), `${code} is not in README.md`);
   });
-
-  it('shows the example that test/example.test.ts type-checks and runs', async () => {
-    const [readme, example] = await Promise.all([
-      read('../README.md'),
-      read('../test/example.test.ts'),
-    ]);
-    // The example sits indented inside the test; the README has it flush left.
-    const start = /^( *)\/\/ --- README example starts\n/m.exec(example);
-    const end = example.indexOf('// --- README example ends');
-    assert.ok(start && end > start.index, 'markers missing in test/example.test.ts');
-    const indent = new RegExp(`^${start[1]}`, 'gm');
-    const body = example.slice(start.index + start[0].length, example.lastIndexOf('\n', end) + 1);
-    const block = body.replace(indent, '');
-    assert.ok(block.length > 100 && readme.includes(block), 'README example differs from the test');
-  });
 });
 
 describe('DbError', () => {

@@ -30,8 +30,8 @@ it('runs the README example', async () => {
       teamId: team.id,
       ownerTokenId: principal?.tokenId,
       name: 'dropout sweep',
-      specSubmitted: { dropout: ['quantile 0.8'] },
-      specResolved: { dropout: ['quantile 0.8'], epochs: 3 },
+      specSubmitted: { dropout: ['quantile-0.8'] },
+      specResolved: { dropout: ['quantile-0.8'], epochs: 3 },
       idempotencyKey: 'post-42', // a retried POST returns the same experiment
       cells: [
         {
@@ -40,8 +40,8 @@ it('runs the README example', async () => {
           dataset: 'imdb',
           attribute: 'sentiment',
           target: 'positive',
-          dropout: 'quantile 0.8',
-          dropoutConfig: { kind: 'quantile', q: 0.8 },
+          dropout: 'quantile-0.8',
+          dropoutConfig: { kind: 'quantile', gamma: 0.8 },
           seed: 1,
         },
       ],

@@ -11,14 +11,3 @@ it('documents every error code in the README', async () => {
     assert.ok(readme.includes(code), `${code} is not in README.md`);
   }
 });
-
-it('shows the example that src/example.test.ts type-checks and runs', async () => {
-  const [readme, example] = await Promise.all([read('../README.md'), read('./example.test.ts')]);
-  const start = '  // --- README example starts\n';
-  const body = example.slice(
-    example.indexOf(start) + start.length,
-    example.indexOf('  // --- README example ends'),
-  );
-  const block = body.replace(/^ {2}/gm, '');
-  assert.ok(block.length > 100 && readme.includes(block), 'README example differs from the test');
-});

@@ -3,7 +3,7 @@
  *
  * A spec is a grid: datasets × attributes × targets × dropout variants × seeds. Each field below
  * carries its unit and default; defaults follow the paper (§5 "Hyperparameters", §6) and the
- * authors' released code where the paper is silent (see DESIGN.md, "The method").
+ * authors' released code where the paper is silent (see docs/design.md, "The method").
  */
 import { z } from 'zod';
 import { DATASET_FORMAT_NAMES, DATASET_FORMATS, NEWS_TEXT_FIELDS } from '../datasets.js';
