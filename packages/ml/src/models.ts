@@ -4,7 +4,6 @@
 import {
   createRng,
   type DecoderConfig,
-  type Gpt2Config,
   LM_PRESETS,
   type LmPreset,
 } from '@rdlab/core';
@@ -24,7 +23,7 @@ export function randomLanguageModel(config: DecoderConfig, seed: number): Langua
   return createLanguageModel(config, initGpt2Parameters(config, createRng(seed, 'gpt2-init')));
 }
 
-export function presetConfig(preset: LmPreset, vocabSize?: number): Gpt2Config {
+export function presetConfig(preset: LmPreset, vocabSize?: number): DecoderConfig {
   const base = LM_PRESETS[preset];
   return { ...base, vocab_size: vocabSize ?? base.vocab_size };
 }

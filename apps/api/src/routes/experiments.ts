@@ -96,6 +96,8 @@ export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const unsafe = [...sourceProblems(spec.datasets), ...nulProblems(document)];
       if (unsafe.length > 0) throw new SpecError(unsafe);
       const plan = planSweep(spec, cells);
+      // A cell that fits no worker (limits.workerMemoryGiB) is refused before anything is stored.
+      if (plan.problems.length > 0) throw new SpecError(plan.problems);
       const cellViews = cells.map(sweepCellView);
       if (request.query.dryRun) return { dryRun: true, cells: cellViews, plan };
 

@@ -5,6 +5,7 @@ import {
   dropoutLabel,
   formatProblem,
   parseSpecText,
+  type SpecProblem,
   type SpecValidation,
   validateSpec,
 } from '@rdlab/core';
@@ -34,10 +35,15 @@ export async function readValidSpec(file: string) {
   return result;
 }
 
-function reportProblems(file: string, result: Extract<SpecValidation, { ok: false }>): never {
-  const n = result.problems.length;
+/** Exits 2 (usage) listing every problem with its spec path. */
+export function reportProblems(
+  file: string,
+  result: Extract<SpecValidation, { ok: false }> | readonly SpecProblem[],
+): never {
+  const problems = 'problems' in result ? result.problems : result;
+  const n = problems.length;
   throw new CliError(
-    `${file}: ${n} problem${n === 1 ? '' : 's'}\n${result.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+    `${file}: ${n} problem${n === 1 ? '' : 's'}\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
   );
 }
 
