@@ -1,12 +1,7 @@
 /**
  * Factories: a language model on the active backend, from parameters, a preset or a checkpoint.
  */
-import {
-  createRng,
-  type DecoderConfig,
-  LM_PRESETS,
-  type LmPreset,
-} from '@rdlab/core';
+import { createRng, type DecoderConfig, LM_PRESETS, type LmPreset } from '@rdlab/core';
 import { activeEngine } from './backend.js';
 import type { LanguageModel } from './engine.js';
 import { readGpt2Checkpoint } from './gpt2/checkpoint-files.js';
