@@ -105,7 +105,40 @@ export const LM_PRESETS = {
     n_head: 20,
     layer_norm_epsilon: 1e-5,
   },
-} as const satisfies Record<string, Gpt2Config>;
+  /**
+   * OPT-6.7B (facebook/opt-6.7b config.json): the paper's behaviour model (Table 1). Named for
+   * planning and from-scratch runs; its weights come from a checkpoint reference.
+   */
+  'opt-6.7b': {
+    family: 'opt',
+    vocab_size: 50272,
+    n_positions: 2048,
+    n_embd: 4096,
+    n_layer: 32,
+    n_head: 32,
+    layer_norm_epsilon: 1e-5,
+    ffn_dim: 16384,
+    activation: 'relu',
+    position_kind: 'learned',
+    position_offset: 2,
+    embed_scale: 1,
+  },
+  /** XGLM-1.7B (facebook/xglm-1.7B config.json): the paper's multilingual behaviour model. */
+  'xglm-1.7b': {
+    family: 'xglm',
+    vocab_size: 256008,
+    n_positions: 2048,
+    n_embd: 2048,
+    n_layer: 24,
+    n_head: 16,
+    layer_norm_epsilon: 1e-5,
+    ffn_dim: 8192,
+    activation: 'gelu',
+    position_kind: 'sinusoidal',
+    position_offset: 2,
+    embed_scale: Math.sqrt(2048),
+  },
+} as const satisfies Record<string, DecoderConfig>;
 
 export type LmPreset = keyof typeof LM_PRESETS;
 export const LM_PRESET_NAMES = Object.keys(LM_PRESETS) as LmPreset[];

@@ -1,13 +1,7 @@
 /**
  * Factories: a language model on the active backend, from parameters, a preset or a checkpoint.
  */
-import {
-  createRng,
-  type DecoderConfig,
-  type Gpt2Config,
-  LM_PRESETS,
-  type LmPreset,
-} from '@rdlab/core';
+import { createRng, type DecoderConfig, LM_PRESETS, type LmPreset } from '@rdlab/core';
 import { activeEngine } from './backend.js';
 import type { LanguageModel } from './engine.js';
 import { readGpt2Checkpoint } from './gpt2/checkpoint-files.js';
@@ -24,7 +18,7 @@ export function randomLanguageModel(config: DecoderConfig, seed: number): Langua
   return createLanguageModel(config, initGpt2Parameters(config, createRng(seed, 'gpt2-init')));
 }
 
-export function presetConfig(preset: LmPreset, vocabSize?: number): Gpt2Config {
+export function presetConfig(preset: LmPreset, vocabSize?: number): DecoderConfig {
   const base = LM_PRESETS[preset];
   return { ...base, vocab_size: vocabSize ?? base.vocab_size };
 }

@@ -9,6 +9,7 @@ import { classify, generate, generatedRows } from '@rdlab/ml';
 import { type ShardPlan, samplingContent, shardKey } from '@rdlab/plan';
 import { type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
+import { tokenizerIdentity } from './retokenize.js';
 import { type BehaviorSample, encodeShard } from './shard-file.js';
 
 /** Sequences sampled per model call. */
@@ -151,6 +152,7 @@ export async function runShard(
     plan.key,
     encodeShard(samples, prepared.reward.numClasses, {
       ...content,
+      tokenizer: tokenizerIdentity(prepared.tokenizer),
       start: plan.start,
       end: plan.end,
       classes: prepared.classes,

@@ -47,8 +47,19 @@ export {
   verdictOf,
 } from './report.js';
 export { renderReportHtml } from './report-html.js';
+export {
+  retokenize,
+  type TargetTokens,
+  targetTokensOf,
+  tokenizerIdentity,
+} from './retokenize.js';
 export { type DatasetSummary, runSweep, type SweepRun } from './run-sweep.js';
-export { type BehaviorSample, decodeShard, encodeShard } from './shard-file.js';
+export {
+  type BehaviorSample,
+  decodeShard,
+  encodeShard,
+  SHARD_FORMAT_VERSION,
+} from './shard-file.js';
 export {
   CellSettingsError,
   cellResult,

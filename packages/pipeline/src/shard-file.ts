@@ -13,7 +13,10 @@
  *   reward_logits  fixed_size_list<float32>[C]  R's logits for every class, on prefix + continuation
  *   text           utf8                     the decoded sentence
  *
- * The schema metadata `rdlab` holds the shard's settings as JSON.
+ * The schema metadata `rdlab` holds the shard's settings as JSON, with `formatVersion` (2 since
+ * shards name their tokenizer: `tokenizer`, the identity of the tokenizer whose ids `tokens`
+ * holds — an HfTokenizer's `identity` hash or the in-house BPE's content hash). Version 1 shards
+ * (no `formatVersion`) read as before, with `tokenizer: null`.
  */
 import {
   Field,
@@ -42,10 +45,13 @@ export interface BehaviorSample {
   text: string;
 }
 
+/** The shard layout written now; readers accept 1 and 2. */
+export const SHARD_FORMAT_VERSION = 2;
+
 export function encodeShard(
   samples: BehaviorSample[],
   numClasses: number,
-  metadata: Record<string, unknown>,
+  metadata: Record<string, unknown> & { tokenizer?: string },
 ): Uint8Array {
   const table = new Table({
     prefix_index: vectorFromArray(
@@ -85,15 +91,30 @@ export function encodeShard(
       new Utf8(),
     ),
   });
-  table.schema.metadata.set('rdlab', JSON.stringify(metadata));
+  table.schema.metadata.set(
+    'rdlab',
+    JSON.stringify({ ...metadata, formatVersion: SHARD_FORMAT_VERSION }),
+  );
   return tableToIPC(table, 'file');
 }
 
 export function decodeShard(bytes: Uint8Array): {
   samples: BehaviorSample[];
   metadata: Record<string, unknown>;
+  formatVersion: number;
+  /** The identity of the tokenizer of `tokens`; null in version 1 shards. */
+  tokenizer: string | null;
 } {
   const table = tableFromIPC(bytes);
+  const metadata = JSON.parse(table.schema.metadata.get('rdlab') ?? '{}') as Record<
+    string,
+    unknown
+  >;
+  const formatVersion = typeof metadata.formatVersion === 'number' ? metadata.formatVersion : 1;
+  if (formatVersion > SHARD_FORMAT_VERSION)
+    throw new Error(
+      `shard file format ${formatVersion} is newer than this rdlab reads (≤ ${SHARD_FORMAT_VERSION})`,
+    );
   const col = (name: string) => {
     const c = table.getChild(name);
     if (!c) throw new Error(`shard file has no column '${name}'`);
@@ -136,6 +157,8 @@ export function decodeShard(bytes: Uint8Array): {
   }
   return {
     samples,
-    metadata: JSON.parse(table.schema.metadata.get('rdlab') ?? '{}') as Record<string, unknown>,
+    metadata,
+    formatVersion,
+    tokenizer: typeof metadata.tokenizer === 'string' ? metadata.tokenizer : null,
   };
 }

@@ -45,6 +45,7 @@ import {
 import { checkpointPath, withScratch } from './local-files.js';
 import { type MetricPoint, type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
+import type { TargetTokens } from './retokenize.js';
 import type { BehaviorSample } from './shard-file.js';
 
 export interface EpochRecord {
@@ -142,39 +143,54 @@ export function epochSamples(
   return samples.filter((s) => s.sampleIndex === k);
 }
 
-/** A padded batch of behaviour samples with their β̄ and R for the cell's attribute. */
+/**
+ * A padded batch of behaviour samples with their β̄ and R for the cell's attribute. With
+ * `targetTokens` (β and π tokenize differently, see retokenize.ts) π reads its own ids of β's
+ * text and its mask covers its own continuation tokens; β̄ is computed on β's tokens either way,
+ * one number per sequence, and R's logits are per sequence already.
+ */
 export function batchOf(
   samples: BehaviorSample[],
   spec: SweepSpec,
   eosId: number,
   attributeIndex: number,
   numClasses: number,
+  targetTokens: ReadonlyMap<BehaviorSample, TargetTokens> | null = null,
 ) {
   const B = samples.length;
   const T = Math.max(...samples.map((s) => s.tokens.length));
-  const ids = new Int32Array(B * T).fill(eosId);
-  const mask = new Float32Array(B * T);
   const logprobs = new Float32Array(B * T);
+  const behaviorMask = new Float32Array(B * T);
   const logits = new Float32Array(B * numClasses);
   const sampling = spec.training.behaviorProbabilities === 'sampling';
   samples.forEach((s, b) => {
-    ids.set(s.tokens, b * T);
     const source = sampling ? s.samplingLogprobs : s.behaviorLogprobs;
     for (let t = s.prefixLength; t < s.tokens.length; t++) {
-      mask[b * T + t] = 1;
+      behaviorMask[b * T + t] = 1;
       logprobs[b * T + t] = source[t - s.prefixLength] as number;
     }
     logits.set(s.rewardLogits, b * numClasses);
+  });
+  const behaviorLikelihood = sequenceLikelihood(
+    { logprobs, mask: behaviorMask, batchSize: B, length: T },
+    spec.training.likelihood,
+  );
+  const own = (s: BehaviorSample) =>
+    targetTokens?.get(s) ?? { tokens: s.tokens, prefixLength: s.prefixLength };
+  const L = targetTokens ? Math.max(...samples.map((s) => own(s).tokens.length)) : T;
+  const ids = new Int32Array(B * L).fill(eosId);
+  const mask = targetTokens ? new Float32Array(B * L) : behaviorMask;
+  samples.forEach((s, b) => {
+    const { tokens, prefixLength } = own(s);
+    ids.set(tokens, b * L);
+    if (targetTokens) for (let t = prefixLength; t < tokens.length; t++) mask[b * L + t] = 1;
   });
   return {
     ids,
     mask,
     batchSize: B,
-    length: T,
-    behaviorLikelihood: sequenceLikelihood(
-      { logprobs, mask, batchSize: B, length: T },
-      spec.training.likelihood,
-    ),
+    length: L,
+    behaviorLikelihood,
     rewardModelScore: rewardModelScores(
       logits,
       numClasses,

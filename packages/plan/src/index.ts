@@ -33,6 +33,17 @@ export {
   tokenizerKey,
 } from './keys.js';
 export {
+  BEHAVIOR_WEIGHT_BYTES,
+  type CellMemory,
+  cellMemory,
+  engineRuns,
+  GIB,
+  lastBlockParameterCount,
+  type MemoryEngine,
+  memoryEngineOf,
+  memoryProblems,
+} from './memory.js';
+export {
   type BackendEstimate,
   PLAN_STAGES,
   type PlannedModel,

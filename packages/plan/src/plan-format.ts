@@ -174,6 +174,29 @@ export function formatPlan(plan: SweepPlan, options: FormatPlanOptions = {}): st
     'Stages:',
   );
   for (const st of plan.stages) if (st.note) out.push(`  ${st.stage}: ${st.note}`);
+  if (plan.memory.length > 0) {
+    const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+    out.push(
+      '',
+      ...table(
+        ['memory per worker', 'engine', 'total', 'β', 'π weights', 'π grads+Adam', 'activations'],
+        plan.memory.map((m) => [
+          m.target,
+          m.engine,
+          m.runs ? gib(m.bytes) : 'does not run',
+          gib(m.behavior),
+          gib(m.targetWeights),
+          gib(m.targetTrainingState),
+          gib(m.activations),
+        ]),
+        [false, false, true, true, true, true, true],
+      ),
+    );
+  }
+  if (plan.problems.length > 0) {
+    out.push('', 'Refused:');
+    for (const p of plan.problems) out.push(`  ${p.path}: ${p.message}`);
+  }
   out.push('', 'Throughputs (packages/plan/src/throughputs.json):');
   for (const e of plan.estimates)
     out.push(

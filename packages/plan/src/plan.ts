@@ -36,15 +36,23 @@ import {
   CLASSIFIER_PRESET_NAMES,
   CLASSIFIER_PRESETS,
   DATASET_FORMATS,
-  type Gpt2Config,
+  type DecoderConfig,
   gpt2ParameterCount,
   LM_PRESET_NAMES,
   LM_PRESETS,
   type LmModelRef,
   type LmPreset,
   resolveTarget,
+  type SpecProblem,
   type SweepSpec,
 } from '@rdlab/core';
+import {
+  type CellMemory,
+  cellMemory,
+  type MemoryEngine,
+  memoryEngineOf,
+  memoryProblems,
+} from './memory.js';
 import { THROUGHPUTS, type Throughput } from './throughputs.js';
 
 export const PLAN_STAGES = ['prepare', 'bootstrap', 'train', 'evaluate'] as const;
@@ -109,6 +117,10 @@ export interface SweepPlan {
   models: PlannedModel[];
   stages: StagePlan[];
   estimates: BackendEstimate[];
+  /** Worker memory of each target's cells on each engine of the estimates (see memory.ts). */
+  memory: CellMemory[];
+  /** Cells that fit no engine in `limits.workerMemoryGiB`: the sweep is refused. */
+  problems: SpecProblem[];
   assumptions: string[];
 }
 
@@ -158,7 +170,7 @@ const LM_ALIASES: Record<string, LmPreset | null> = {
 };
 
 interface LmSize {
-  config: Gpt2Config | null;
+  config: DecoderConfig | null;
   source: string;
 }
 
@@ -360,7 +372,7 @@ export function planSweep(
         }, zero())
       : null;
 
-  if (spec.targets.some((t) => t.freezeAllButLastBlock))
+  if (spec.targets.some((t) => resolveTarget(t, spec.behavior.model).freezeAllButLastBlock))
     assumptions.add(
       'freezeAllButLastBlock: counted as full training (6·N per token), an upper bound: the frozen blocks need no weight gradients',
     );
@@ -432,6 +444,47 @@ export function planSweep(
     };
   });
 
+  // Memory: one figure per target and engine; the plan refuses targets that fit no engine.
+  const targets = spec.targets.map((t) => resolveTarget(t, spec.behavior.model));
+  // rdlab's engines always (a CUDA throughput row comes from its device check), plus the
+  // references of the table.
+  const engines = [
+    ...new Set<MemoryEngine>([
+      'native',
+      'wasm',
+      'cuda',
+      ...throughputs.map((t) => memoryEngineOf(t.backend, t.reference)),
+    ]),
+  ];
+  const memory: CellMemory[] = [];
+  for (const name of new Set(cells.map((c) => c.target))) {
+    const resolved = targets.find((t) => t.name === name);
+    const size = targetSize(spec, name, behavior);
+    for (const engine of engines) {
+      const m = cellMemory(name, engine, {
+        behavior: behavior.config,
+        target: size.config,
+        trainable: resolved?.freezeAllButLastBlock ? 'last-block' : 'all',
+        rewardParameters: Rn,
+        batchSize: B,
+        maxLength: T,
+      });
+      if (m) memory.push(m);
+    }
+  }
+  if (memory.some((m) => !m.runs))
+    assumptions.add(
+      'the CUDA engine runs GPT-2 only: OPT and XGLM cells run on native or wasm (memory figures marked "does not run")',
+    );
+  assumptions.add(
+    "memory: β inference-only at the engine's weight dtype (fp32 on every rdlab engine, bf16 on the PyTorch reference), π fp32 weights + gradients + Adam m, v for its trainable parameters, activations of one step estimated",
+  );
+  const problems = memoryProblems(
+    memory,
+    new Map(targets.map((t, i) => [t.name, i])),
+    spec.limits.workerMemoryGiB,
+  );
+
   return {
     name: spec.name,
     cells: cells.length,
@@ -445,6 +498,8 @@ export function planSweep(
     models,
     stages,
     estimates,
+    memory,
+    problems,
     assumptions: [...assumptions],
   };
 }

@@ -4,6 +4,7 @@
  */
 import { canonicalJson, cellRecord, cellSettings, SpecError, validateSpec } from '@rdlab/core';
 import { ExperimentStatus } from '@rdlab/db';
+import { checkSpecReferences } from '@rdlab/ml/references';
 import { planSweep } from '@rdlab/plan';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ownedExperiment, principalOf, SECURITY } from '../auth.js';
@@ -95,7 +96,12 @@ export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const { spec, cells } = validation;
       const unsafe = [...sourceProblems(spec.datasets), ...nulProblems(document)];
       if (unsafe.length > 0) throw new SpecError(unsafe);
+      // Checkpoint references: headers and configs only (remote ones are read by the workers).
+      const references = await checkSpecReferences(spec);
+      if (references.problems.length > 0) throw new SpecError(boundedProblems(references.problems));
       const plan = planSweep(spec, cells);
+      // A cell that fits no worker (limits.workerMemoryGiB) is refused before anything is stored.
+      if (plan.problems.length > 0) throw new SpecError(plan.problems);
       const cellViews = cells.map(sweepCellView);
       if (request.query.dryRun) return { dryRun: true, cells: cellViews, plan };
 

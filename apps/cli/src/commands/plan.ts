@@ -17,7 +17,7 @@ import {
 } from '@rdlab/plan';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { readValidSpec } from './spec.js';
+import { readValidSpec, reportProblems } from './spec.js';
 
 function workerCounts(value: string): number[] {
   const counts = value.split(',').map(Number);
@@ -86,5 +86,7 @@ export function registerPlanCommand(program: Command): void {
           ? JSON.stringify(plan, null, 2)
           : formatPlan(plan, { workers: options.workers }),
       );
+      // A cell that fits no worker (limits.workerMemoryGiB) is refused, as the API refuses it.
+      if (plan.problems.length > 0) reportProblems(file, plan.problems);
     });
 }

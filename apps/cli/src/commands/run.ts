@@ -3,9 +3,7 @@
  * results.json, results.csv, report.html, examples.jsonl and metrics.jsonl into --out.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { formatProblem, parseSpecText, validateSpec } from '@rdlab/core';
 import { initBackend } from '@rdlab/ml';
 import {
   buildReport,
@@ -20,6 +18,7 @@ import { openStore } from '@rdlab/store';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { TerminalProgress } from '../progress.js';
+import { readValidSpec } from './spec.js';
 
 interface RunOptions {
   local?: boolean;
@@ -47,16 +46,7 @@ export function registerRunCommand(program: Command): void {
     .action(async (file: string, options: RunOptions) => {
       if (!options.local)
         throw new CliError('only --local runs exist so far: rdlab run <spec> --local');
-      const text = await readFile(file, 'utf8').catch(() => {
-        throw new CliError(`cannot read spec '${file}': no such file`);
-      });
-      const parsed = parseSpecText(text);
-      const validation = parsed.ok ? validateSpec(parsed.value) : parsed;
-      if (!validation.ok)
-        throw new CliError(
-          `${file}: ${validation.problems.length} problem(s)\n${validation.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
-        );
-      const { spec, cells } = validation;
+      const { spec, cells } = await readValidSpec(file);
       const backend = await initBackend(options.backend);
       const store = await openStore(options.store);
       const out = resolve(options.out);

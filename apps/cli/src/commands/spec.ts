@@ -1,18 +1,21 @@
 /** `rdlab spec validate|expand <file>`: check a sweep spec and list its cells. */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import {
   type Cell,
   dropoutLabel,
   formatProblem,
   parseSpecText,
+  type SpecProblem,
   type SpecValidation,
   validateSpec,
 } from '@rdlab/core';
+import { checkSpecReferences } from '@rdlab/ml/references';
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { renderTable } from '../table.js';
 
-async function readSpec(file: string): Promise<SpecValidation> {
+export async function readSpec(file: string): Promise<SpecValidation> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -24,7 +27,12 @@ async function readSpec(file: string): Promise<SpecValidation> {
     throw new CliError(`cannot read spec '${file}': ${reason}`);
   }
   const parsed = parseSpecText(text);
-  return parsed.ok ? validateSpec(parsed.value) : parsed;
+  const result = parsed.ok ? validateSpec(parsed.value) : parsed;
+  if (!result.ok) return result;
+  // Checkpoint references: config.json, safetensors headers and tokenizers, relative to the file.
+  const references = await checkSpecReferences(result.spec, { baseDir: dirname(resolve(file)) });
+  for (const u of references.unchecked) console.error(`rdlab: ${u.path} not checked: ${u.reason}`);
+  return references.problems.length > 0 ? { ok: false, problems: references.problems } : result;
 }
 
 /** A valid spec file's spec and cells, or a CliError listing every problem with its path. */
@@ -34,10 +42,15 @@ export async function readValidSpec(file: string) {
   return result;
 }
 
-function reportProblems(file: string, result: Extract<SpecValidation, { ok: false }>): never {
-  const n = result.problems.length;
+/** Exits 2 (usage) listing every problem with its spec path. */
+export function reportProblems(
+  file: string,
+  result: Extract<SpecValidation, { ok: false }> | readonly SpecProblem[],
+): never {
+  const problems = 'problems' in result ? result.problems : result;
+  const n = problems.length;
   throw new CliError(
-    `${file}: ${n} problem${n === 1 ? '' : 's'}\n${result.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+    `${file}: ${n} problem${n === 1 ? '' : 's'}\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
   );
 }
 

@@ -70,8 +70,28 @@ export function resolveTarget(target: TargetSpec, behaviorModel: LmModelRef): Re
     name: target.name ?? (target.init === 'behavior' ? base : `${base}-${target.init}`),
     model,
     init: target.init,
-    freezeAllButLastBlock: target.freezeAllButLastBlock,
+    freezeAllButLastBlock: target.freezeAllButLastBlock ?? freezesByDefault(model),
   };
+}
+
+/** Models whose only trained layer is the last by default (see {@link freezesByDefault}). */
+export const FREEZE_BY_DEFAULT = ['opt-6.7b', 'xglm-1.7b'] as const;
+
+/**
+ * Whether a target trains only its last block unless the spec says otherwise: OPT-6.7B and
+ * XGLM-1.7B, by preset or by a checkpoint named after them. This follows the authors'
+ * `RLHF_train.py` L854-910 as issue 20 reports them (their repository could not be read here):
+ * for those models only the last decoder layer is trainable. rdlab also trains the final
+ * LayerNorm (as `freezeAllButLastBlock` always has): it normalises the trained block's output
+ * into the tied head, costs 2·C parameters, and keeps Table 2's runs unchanged.
+ */
+export function freezesByDefault(model: LmModelRef): boolean {
+  const name = (
+    model.preset ??
+    model.checkpoint?.replace(/\/+$/, '').split('/').pop() ??
+    ''
+  ).toLowerCase();
+  return FREEZE_BY_DEFAULT.some((p) => name === p || name.startsWith(`${p}-`));
 }
 
 /** Everything a cell's result depends on: what its id hashes and what a worker needs. */

@@ -13,6 +13,8 @@ export {
   cellSettings,
   countCells,
   expandSweep,
+  FREEZE_BY_DEFAULT,
+  freezesByDefault,
   pairId,
   type ResolvedDataset,
   type ResolvedTarget,

@@ -154,8 +154,11 @@ export const targetSchema = strict({
    * @defaultValue 'behavior'
    */
   init: z.enum(TARGET_INITS).default('behavior'),
-  /** Train only the last block and the final LayerNorm (Table 2, models of 1B+). @defaultValue false */
-  freezeAllButLastBlock: z.boolean().default(false),
+  /**
+   * Train only the last block and the final LayerNorm (Table 2, models of 1B+).
+   * @defaultValue true for OPT-6.7B and XGLM-1.7B (see `freezesByDefault`), else false
+   */
+  freezeAllButLastBlock: z.boolean().optional(),
 }).superRefine((target, ctx) => {
   if (target.init === 'pretrained' && target.model?.checkpoint === undefined) {
     ctx.addIssue({
@@ -326,6 +329,11 @@ export const sweepSpecSchema = strict({
   limits: strict({
     /** Refuse sweeps that expand to more cells. @defaultValue 1000 */
     maxCells: positiveInt().default(DEFAULT_MAX_CELLS),
+    /**
+     * Memory of one worker in GiB (host RAM for the CPU engines, GPU memory for CUDA): the plan
+     * refuses a cell whose models do not fit it on any engine. Unset: nothing is refused.
+     */
+    workerMemoryGiB: positive().optional(),
   }).prefault({}),
 });
 

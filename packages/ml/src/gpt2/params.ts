@@ -4,7 +4,7 @@
  *
  * Legend: V vocab, P positions, C n_embd, L layers.
  */
-import { type DecoderConfig, decoderSpec, type Rng } from '@rdlab/core';
+import { type DecoderConfig, type DecoderFamily, decoderSpec, type Rng } from '@rdlab/core';
 import type { NamedTensor, TensorMap } from '../safetensors.js';
 
 /**
@@ -134,23 +134,32 @@ export function initGpt2Parameters(config: DecoderConfig, rng: Rng): TensorMap {
  * `attn.masked_bias` mask buffers and the tied `lm_head.weight` ignored; every expected tensor
  * must be present with its shape.
  */
+/**
+ * The rdlab name of checkpoint key `key`, or null for tensors rdlab ignores: the tied
+ * `lm_head.weight`, GPT-2's `attn.bias` mask buffers, XGLM's stored sinusoids.
+ */
+export function parameterNameOf(key: string, family: DecoderFamily): string | null {
+  // The tied head is the token embedding (tie_word_embeddings is checked with the config).
+  if (key === 'lm_head.weight') return null;
+  let name = key;
+  if (family === 'gpt2') {
+    name = key.startsWith('transformer.') ? key.slice('transformer.'.length) : key;
+    if (/\.attn\.(masked_)?bias$/.test(name)) return null;
+  } else if (family === 'opt') {
+    // facebook/opt-* files hold `decoder.…`; OPTForCausalLM.save_pretrained writes `model.decoder.…`.
+    if (key.startsWith('model.')) name = key.slice('model.'.length);
+  } else if (!key.startsWith('model.')) name = `model.${key}`; // XGLMModel's keys, unprefixed
+  // Older XGLM files store the sinusoids as a buffer: rdlab computes them.
+  if (/embed_positions\._float_tensor$|embed_positions\.weights$/.test(name)) return null;
+  return name;
+}
+
 export function gpt2ParametersFromCheckpoint(tensors: TensorMap, config: DecoderConfig): TensorMap {
   const byName = new Map<string, NamedTensor>();
   const family = config.family ?? 'gpt2';
   for (const [key, tensor] of tensors) {
-    // The tied head is the token embedding (tie_word_embeddings is checked with the config).
-    if (key === 'lm_head.weight') continue;
-    let name = key;
-    if (family === 'gpt2') {
-      name = key.startsWith('transformer.') ? key.slice('transformer.'.length) : key;
-      if (/\.attn\.(masked_)?bias$/.test(name)) continue;
-    } else if (family === 'opt') {
-      // facebook/opt-* files hold `decoder.…`; OPTForCausalLM.save_pretrained writes `model.decoder.…`.
-      if (key.startsWith('model.')) name = key.slice('model.'.length);
-    } else if (!key.startsWith('model.')) name = `model.${key}`; // XGLMModel's keys, unprefixed
-    // Older XGLM files store the sinusoids as a buffer: rdlab computes them.
-    if (/embed_positions\._float_tensor$|embed_positions\.weights$/.test(name)) continue;
-    byName.set(name, tensor);
+    const name = parameterNameOf(key, family);
+    if (name !== null) byName.set(name, tensor);
   }
   const out: TensorMap = new Map();
   const problems: string[] = [];

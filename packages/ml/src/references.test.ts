@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseSweepSpec } from '@rdlab/core';
+import { BAD_REFERENCES, writeReferenceFixture } from './checkpoint/reference-fixtures.js';
+import { checkDecoderReference, checkSpecReferences } from './references.js';
+
+const root = await mkdtemp(join(tmpdir(), 'rdlab-references-'));
+after(() => rm(root, { recursive: true, force: true }));
+
+function spec(behavior: string, target?: string) {
+  return parseSweepSpec(
+    JSON.stringify({
+      datasets: [{ name: 'd', source: 'builtin:demo', attributes: ['positive'] }],
+      behavior: { model: { checkpoint: behavior } },
+      targets: [target ? { model: { checkpoint: target }, init: 'pretrained' } : {}],
+      dropout: [{ kind: 'none' }],
+    }),
+  ).spec;
+}
+
+describe('checkSpecReferences', () => {
+  it('passes a good tiny OPT and names nothing', async () => {
+    const good = await writeReferenceFixture(join(root, 'good'), 'good');
+    const check = await checkDecoderReference(good);
+    assert.deepEqual(check.problems, []);
+    assert.equal(check.config?.family, 'opt');
+    assert.deepEqual((await checkSpecReferences(spec(good, good))).problems, []);
+  });
+
+  const expected: Record<(typeof BAD_REFERENCES)[number], RegExp> = {
+    'bad-model-type': /'model_type' "llama" is not supported/,
+    'missing-weights': /neither model\.safetensors nor model\.safetensors\.index\.json/,
+    'wrong-shape':
+      /tensor 'decoder\.layers\.0\.fc1\.weight' has shape \[8, 8\]; config\.json implies \[16, 8\]/,
+    'tokenizer-too-big': /100 tokens, more than config\.json's vocab_size 64/,
+  };
+  for (const kind of BAD_REFERENCES) {
+    it(`names the field of a reference with ${kind}`, async () => {
+      const good = await writeReferenceFixture(join(root, `good-${kind}`), 'good');
+      const bad = await writeReferenceFixture(join(root, kind), kind);
+      const asBehavior = await checkSpecReferences(spec(bad));
+      assert.equal(asBehavior.problems[0]?.path, '/behavior/model/checkpoint');
+      assert.match(asBehavior.problems[0]?.message ?? '', expected[kind]);
+      const asTarget = await checkSpecReferences(spec(good, bad));
+      assert.equal(asTarget.problems[0]?.path, '/targets/0/model/checkpoint');
+    });
+  }
+
+  it('reads relative references against baseDir, and leaves remote ones to the workers', async () => {
+    await writeReferenceFixture(join(root, 'rel'), 'good');
+    assert.deepEqual((await checkSpecReferences(spec('rel'), { baseDir: root })).problems, []);
+    const missing = await checkSpecReferences(spec('nowhere'), { baseDir: root });
+    assert.match(missing.problems[0]?.message ?? '', /no such folder/);
+    const remote = await checkSpecReferences(spec('s3://rdlab-models/opt-6.7b'));
+    assert.deepEqual(remote.problems, []);
+    assert.equal(remote.unchecked[0]?.path, '/behavior/model/checkpoint');
+  });
+
+  it('loads no engine: references.ts reaches neither tfjs nor the tokenizer library nor Arrow', async () => {
+    const seen = new Set<string>();
+    const queue = [fileURLToPath(new URL('./references.ts', import.meta.url))];
+    while (queue.length > 0) {
+      const file = queue.pop() as string;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = await readFile(file, 'utf8');
+      for (const m of text.matchAll(
+        /^\s*(?:import|export)\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms,
+      )) {
+        const spec = m[1] as string;
+        assert.doesNotMatch(
+          spec,
+          /tfjs|@huggingface|apache-arrow|backend|engine/,
+          `${file} imports ${spec}`,
+        );
+        if (spec.startsWith('.')) queue.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+        else assert.match(spec, /^(node:|@rdlab\/core$)/, `${file} imports ${spec}`);
+      }
+    }
+    assert.ok(seen.size > 3);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * `@rdlab/ml/references`: a spec's model references checked before anything is stored, with the
+ * spec field's path — config.json, safetensors headers and tokenizer vocabularies only, never the
+ * weights. A light entry point: no tfjs, no tokenizer library, no Arrow (the API imports it; see
+ * references.test.ts for the import boundary).
+ *
+ * ```ts
+ * const { problems, unchecked } = await checkSpecReferences(spec, { baseDir });
+ * if (problems.length > 0) throw new SpecError(problems);
+ * ```
+ */
+import type { SpecProblem, SweepSpec } from '@rdlab/core';
+import {
+  checkDecoderReference,
+  isRemoteReference,
+  localReferencePath,
+  type ReferenceCheck,
+  type ReferenceCheckOptions,
+  tokenizerVocabSize,
+} from './checkpoint/check-reference.js';
+
+export {
+  checkDecoderReference,
+  isRemoteReference,
+  type ReferenceCheck,
+  type ReferenceCheckOptions,
+  tokenizerVocabSize,
+} from './checkpoint/check-reference.js';
+
+export interface SpecReferenceCheck {
+  problems: SpecProblem[];
+  /** References not read here (remote), each with its path. */
+  unchecked: Array<{ path: string; reason: string }>;
+}
+
+/**
+ * Checks `behavior.model.checkpoint`, `behavior.tokenizer.checkpoint` and every
+ * `targets[i].model.checkpoint`. A target without a tokenizer of its own reads β's: β's must then
+ * fit its vocabulary.
+ */
+export async function checkSpecReferences(
+  spec: SweepSpec,
+  options: ReferenceCheckOptions = {},
+): Promise<SpecReferenceCheck> {
+  const problems: SpecProblem[] = [];
+  const unchecked: SpecReferenceCheck['unchecked'] = [];
+  const cache = new Map<string, Promise<ReferenceCheck>>();
+  const check = (ref: string) => {
+    let job = cache.get(ref);
+    if (!job) {
+      job = checkDecoderReference(ref, options);
+      cache.set(ref, job);
+    }
+    return job;
+  };
+  const model = async (ref: string, path: string) => {
+    const result = await check(ref);
+    if (result.unchecked) unchecked.push({ path, reason: result.unchecked });
+    for (const message of result.problems) problems.push({ path, value: ref, message });
+    return result;
+  };
+
+  let behaviorVocab: number | null = null;
+  const behaviorRef = spec.behavior.model.checkpoint;
+  if (behaviorRef !== undefined) {
+    const beta = await model(behaviorRef, '/behavior/model/checkpoint');
+    behaviorVocab = beta.tokenizerVocabSize;
+  }
+  const tokenizerRef = spec.behavior.tokenizer.checkpoint;
+  if (tokenizerRef !== undefined) {
+    const path = '/behavior/tokenizer/checkpoint';
+    if (isRemoteReference(tokenizerRef))
+      unchecked.push({ path, reason: `${tokenizerRef} is remote` });
+    else {
+      const vocab = await tokenizerVocabSize(
+        localReferencePath(tokenizerRef, options.baseDir),
+      ).catch((error: Error) => {
+        problems.push({ path, value: tokenizerRef, message: error.message });
+        return null;
+      });
+      if (vocab === null && !problems.some((p) => p.path === path))
+        problems.push({
+          path,
+          value: tokenizerRef,
+          message: 'has neither tokenizer.json nor vocab.json',
+        });
+      behaviorVocab = vocab ?? behaviorVocab;
+      const betaConfig = behaviorRef !== undefined ? (await check(behaviorRef)).config : null;
+      if (vocab !== null && betaConfig && vocab > betaConfig.vocab_size)
+        problems.push({
+          path,
+          value: tokenizerRef,
+          message: `has ${vocab} tokens, more than β's vocab_size ${betaConfig.vocab_size}`,
+        });
+    }
+  }
+  for (const [i, target] of spec.targets.entries()) {
+    const ref = target.model?.checkpoint;
+    if (ref === undefined) continue;
+    const path = `/targets/${i}/model/checkpoint`;
+    const result = await model(ref, path);
+    // π reads β's tokenizer when it has none of its own: β's ids must fit π's embedding.
+    if (
+      result.config &&
+      result.tokenizerVocabSize === null &&
+      behaviorVocab !== null &&
+      behaviorVocab > result.config.vocab_size
+    )
+      problems.push({
+        path,
+        value: ref,
+        message: `has no tokenizer of its own, and β's (${behaviorVocab} tokens) does not fit its vocab_size ${result.config.vocab_size}`,
+      });
+  }
+  return { problems, unchecked };
+}

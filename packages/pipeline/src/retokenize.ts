@@ -1,0 +1,59 @@
+/**
+ * β's samples in π's tokens, when β and π tokenize differently: the authors decode β's samples
+ * to text (`prepare_trajectories.py`) and `RLHF_train.py` re-encodes them with π's tokenizer.
+ * Prefix and continuation are decoded and re-encoded apart, so π's mask covers exactly the
+ * continuation's tokens; an end-of-text β drew becomes π's end-of-text. β̄ and R stay one number
+ * per sequence, computed from β's own tokens (see `batchOf`).
+ */
+import { createHash } from 'node:crypto';
+import { BpeTokenizer, HfTokenizer, type TextTokenizer } from '@rdlab/ml';
+import type { BehaviorSample } from './shard-file.js';
+
+/** A sample's token ids for π: prefix then continuation, `prefixLength` of them the prefix. */
+export interface TargetTokens {
+  tokens: Int32Array;
+  prefixLength: number;
+}
+
+/**
+ * A tokenizer's identity, recorded in shards: an HfTokenizer's `identity` (SHA-256 of its files),
+ * the in-house BPE's SHA-256 of its vocabulary and merges.
+ */
+export function tokenizerIdentity(tokenizer: TextTokenizer): string {
+  if (tokenizer instanceof HfTokenizer) return tokenizer.identity;
+  if (tokenizer instanceof BpeTokenizer)
+    return createHash('sha256').update(JSON.stringify(tokenizer.toJSON())).digest('hex');
+  throw new Error('tokenizerIdentity: an HfTokenizer or a BpeTokenizer is needed');
+}
+
+/** One β sample re-encoded by π's tokenizer (see the module comment). */
+export function retokenize(
+  sample: Pick<BehaviorSample, 'tokens' | 'prefixLength'>,
+  from: TextTokenizer,
+  to: TextTokenizer,
+): TargetTokens {
+  const p = sample.prefixLength;
+  const continuation = sample.tokens.subarray(p);
+  const ended = continuation.length > 0 && continuation[continuation.length - 1] === from.eosId;
+  const prefixText = from.decode(sample.tokens.subarray(0, p));
+  const continuationText = from.decode(ended ? continuation.subarray(0, -1) : continuation);
+  const encode = (text: string) =>
+    to instanceof HfTokenizer ? to.encode(text, { addSpecialTokens: false }) : to.encode(text);
+  const prefix = encode(prefixText);
+  const rest = encode(continuationText);
+  if (ended) rest.push(to.eosId);
+  return { tokens: Int32Array.from([...prefix, ...rest]), prefixLength: prefix.length };
+}
+
+/**
+ * π's tokens for every sample: the samples' own when π reads β's tokenizer (same identity), else
+ * each re-encoded. Returns null in the first case, so callers keep today's path untouched.
+ */
+export function targetTokensOf(
+  samples: readonly BehaviorSample[],
+  from: TextTokenizer,
+  to: TextTokenizer,
+): Map<BehaviorSample, TargetTokens> | null {
+  if (from === to || tokenizerIdentity(from) === tokenizerIdentity(to)) return null;
+  return new Map(samples.map((s) => [s, retokenize(s, from, to)]));
+}
