@@ -69,9 +69,6 @@ function testFiles(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-// READMEs whose blocks have no example test yet (issue 19 point 8): reported as todo, not passed.
-const PENDING = new Set(['packages/ml', 'packages/pipeline', 'apps/api', 'apps/scheduler']);
-
 const folders = ['packages', 'apps'].flatMap((group) =>
   readdirSync(join(root, group), { withFileTypes: true })
     .filter((e) => e.isDirectory())
@@ -90,8 +87,7 @@ describe('README code blocks', () => {
     const ownName = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')).name as string;
     const blocks = tsBlocks(readme);
     if (blocks.length === 0) continue;
-    const todo = PENDING.has(name) ? 'no example test yet' : undefined;
-    it(`${name}: every \`\`\`ts block is run by a test`, { todo }, () => {
+    it(`${name}: every \`\`\`ts block is run by a test`, () => {
       const files = testFiles(folder).map((path) => ({ path, source: readFileSync(path, 'utf8') }));
       blocks.forEach((block, i) => {
         const { imports, body } = splitImports(block);
