@@ -1,6 +1,6 @@
 /**
  * β and π with different tokenizers, end to end: β a tiny OPT whose tokenizer.json prepends
- * `</s>`, π a tiny GPT-2 with another vocabulary (tiny-checkpoints.ts). The sweep finishes with
+ * `</s>`, π a tiny GPT-2 with another vocabulary (src/test-checkpoints.ts). The sweep finishes with
  * results; the shards hold β's ids; every batch π's step receives is π's own encoding of β's
  * decoded text (`RLHF_train.py` re-encodes the samples with the target's tokenizer).
  */
@@ -30,10 +30,10 @@ import {
   silentProgress,
   tokenizerIdentity,
 } from '../src/index.js';
-import { TOKENIZER_SWEEP, writeTinyCheckpoints } from './tiny-checkpoints.js';
+import { tokenizerSweep, writeTinyCheckpoints } from '../src/test-checkpoints.js';
 
 describe('β and π with their own tokenizers', () => {
-  const { spec, cells } = parseSweepSpec(TOKENIZER_SWEEP);
+  const { spec, cells } = parseSweepSpec(tokenizerSweep());
   let root: string;
   let run: SweepRun;
   let store: LocalDirectoryStore;

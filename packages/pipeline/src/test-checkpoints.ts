@@ -1,5 +1,6 @@
 /**
- * Two tiny checkpoint folders whose tokenizers differ, for the tokenizer end-to-end tests:
+ * Test support: two tiny checkpoint folders whose tokenizers differ, for the tokenizer end-to-end
+ * tests (packages/pipeline/test/tokenizers.test.ts, apps/cli/test/tokenizers-stack.test.ts):
  * β a tiny OPT (random weights, HF layout) whose tokenizer.json is an in-house BPE trained on the
  * demo corpus with OPT's ids (`<s> <pad> </s> <unk>` first) and OPT's post-processor (`</s>`
  * prepended); π a tiny GPT-2 whose tokenizer.json is another BPE of the same corpus (GPT-2's
@@ -111,16 +112,19 @@ export async function writeTinyCheckpoints(root: string): Promise<{ beta: string
   return { beta, pi };
 }
 
-/** A sweep on the two: β the OPT checkpoint, π the GPT-2 one, two dropouts, one epoch. */
-export const TOKENIZER_SWEEP = `
-name: tokenizers
+/**
+ * A sweep on the two (YAML): β the OPT checkpoint, π the GPT-2 one (paths as the spec gives them),
+ * two dropouts, one epoch.
+ */
+export const tokenizerSweep = (beta = 'beta', pi = 'pi', name = 'tokenizers') => `
+name: ${name}
 datasets: [{ name: demo, source: builtin:demo, attributes: [positive] }]
 behavior:
-  model: { checkpoint: beta }
+  model: { checkpoint: '${beta}' }
 rewardModel:
   training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 100 }
 targets:
-  - { name: pi, model: { checkpoint: pi }, init: pretrained }
+  - { name: pi, model: { checkpoint: '${pi}' }, init: pretrained }
 dropout: [{ kind: none }, { kind: quantile, gamma: 0.5 }]
 training: { batchSize: 8, epochs: 1, learningRate: 1.0e-2, maxLength: 20, temperature: 1.0 }
 bootstrap: { prefixesPerAttribute: 16, samplesPerPrefix: 1, shardSize: 16 }
