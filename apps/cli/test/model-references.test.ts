@@ -72,7 +72,7 @@ describe('rdlab with checkpoint references', { timeout: 120_000 }, () => {
     assert.match(r.stdout, /preset opt-6\.7b, from the checkpoint's name/);
     assert.match(
       r.stderr,
-      /\/behavior\/model\/checkpoint not checked: s3:\/\/rdlab-models\/opt-6\.7b is remote/,
+      /\/behavior\/model\/checkpoint not checked: s3:\/\/rdlab-models\/opt-6\.7b is unreachable/,
     );
   });
 });

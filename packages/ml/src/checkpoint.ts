@@ -17,6 +17,7 @@ import { readGpt2Checkpoint, writeGpt2Checkpoint } from './gpt2/checkpoint-files
 import { createLanguageModel } from './models.js';
 import { readSafetensors, type TensorMap, writeSafetensors } from './safetensors.js';
 import { BpeTokenizer } from './tokenizer/bpe.js';
+import type { TextTokenizer } from './tokenizer/text-tokenizer.js';
 
 export interface TrainerState {
   step: number;
@@ -61,13 +62,14 @@ export async function saveLanguageModel(
   dir: string,
   model: LanguageModel,
   options: {
-    tokenizer?: BpeTokenizer;
+    tokenizer?: TextTokenizer;
     trainerState?: Record<string, unknown>;
     withOptimizer?: boolean;
   } = {},
 ): Promise<void> {
   await writeGpt2Checkpoint(dir, model.config, model.getParameters());
-  if (options.tokenizer) await options.tokenizer.save(dir);
+  // The in-house BPE's files; a Hugging Face tokenizer stays with the checkpoint it came from.
+  if (options.tokenizer instanceof BpeTokenizer) await options.tokenizer.save(dir);
   if (options.withOptimizer !== false)
     await writeOptimizer(dir, model.getOptimizerState(), options.trainerState ?? {});
 }
@@ -97,7 +99,7 @@ export async function saveClassifier(
   dir: string,
   classifier: TextClassifier,
   classes: string[],
-  options: { tokenizer?: BpeTokenizer; trainerState?: Record<string, unknown> } = {},
+  options: { tokenizer?: TextTokenizer; trainerState?: Record<string, unknown> } = {},
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   const json: ClassifierJson = {
@@ -110,7 +112,8 @@ export async function saveClassifier(
   await writeSafetensors(join(dir, 'model.safetensors'), classifier.getParameters(), {
     format: 'rdlab-cnn',
   });
-  if (options.tokenizer) await options.tokenizer.save(dir);
+  // The in-house BPE's files; a Hugging Face tokenizer stays with the checkpoint it came from.
+  if (options.tokenizer instanceof BpeTokenizer) await options.tokenizer.save(dir);
   await writeOptimizer(dir, classifier.getOptimizerState(), options.trainerState ?? {});
 }
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -50,14 +52,48 @@ describe('checkSpecReferences', () => {
     });
   }
 
-  it('reads relative references against baseDir, and leaves remote ones to the workers', async () => {
+  it('reads relative references against baseDir', async () => {
     await writeReferenceFixture(join(root, 'rel'), 'good');
     assert.deepEqual((await checkSpecReferences(spec('rel'), { baseDir: root })).problems, []);
     const missing = await checkSpecReferences(spec('nowhere'), { baseDir: root });
     assert.match(missing.problems[0]?.message ?? '', /no such folder/);
-    const remote = await checkSpecReferences(spec('s3://rdlab-models/opt-6.7b'));
-    assert.deepEqual(remote.problems, []);
-    assert.equal(remote.unchecked[0]?.path, '/behavior/model/checkpoint');
+  });
+
+  it('checks https references by GET and Range requests (a loopback server)', async () => {
+    const served = join(root, 'served');
+    await writeReferenceFixture(join(served, 'good'), 'good');
+    await writeReferenceFixture(join(served, 'wrong-shape'), 'wrong-shape');
+    const ranges: string[] = [];
+    const server = createServer(async (req, res) => {
+      const bytes = await readFile(join(served, req.url ?? '')).catch(() => null);
+      if (bytes === null) return void res.writeHead(404).end();
+      const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+      if (!range) return void res.writeHead(200).end(bytes);
+      ranges.push(`${req.url} ${range[1]}-${range[2]}`);
+      res.writeHead(206).end(bytes.subarray(Number(range[1]), Number(range[2]) + 1));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      assert.deepEqual((await checkSpecReferences(spec(`${base}/good`))).problems, []);
+      assert.ok(ranges.includes('/good/model.safetensors 0-7'), 'the length by a Range request');
+      assert.equal(ranges.length, 2, 'the length, then the header: no weights');
+      const bad = await checkSpecReferences(spec(`${base}/good`, `${base}/wrong-shape`));
+      assert.equal(bad.problems[0]?.path, '/targets/0/model/checkpoint');
+      assert.match(bad.problems[0]?.message ?? '', expected['wrong-shape']);
+      const missing = await checkSpecReferences(spec(`${base}/nothing`));
+      assert.match(missing.problems[0]?.message ?? '', /config\.json is missing/);
+    } finally {
+      server.close();
+    }
+    // Unreachable: a problem naming the field, or with bestEffort (`rdlab plan`) "not checked".
+    const gone = 'http://127.0.0.1:1/model';
+    const strict = await checkSpecReferences(spec(gone));
+    assert.equal(strict.problems[0]?.path, '/behavior/model/checkpoint');
+    assert.match(strict.problems[0]?.message ?? '', /^unreachable: /);
+    const lenient = await checkSpecReferences(spec(gone), { bestEffort: true });
+    assert.deepEqual(lenient.problems, []);
+    assert.match(lenient.unchecked[0]?.reason ?? '', /is unreachable/);
   });
 
   it('loads no engine: references.ts reaches neither tfjs nor the tokenizer library nor Arrow', async () => {

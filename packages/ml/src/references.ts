@@ -13,9 +13,11 @@ import type { SpecProblem, SweepSpec } from '@rdlab/core';
 import {
   checkDecoderReference,
   isRemoteReference,
+  isUnreachable,
   localReferencePath,
   type ReferenceCheck,
   type ReferenceCheckOptions,
+  remoteTokenizerVocabSize,
   tokenizerVocabSize,
 } from './checkpoint/check-reference.js';
 
@@ -29,7 +31,7 @@ export {
 
 export interface SpecReferenceCheck {
   problems: SpecProblem[];
-  /** References not read here (remote), each with its path. */
+  /** References not read (unreachable, in a best-effort check), each with its path. */
   unchecked: Array<{ path: string; reason: string }>;
 }
 
@@ -69,15 +71,19 @@ export async function checkSpecReferences(
   const tokenizerRef = spec.behavior.tokenizer.checkpoint;
   if (tokenizerRef !== undefined) {
     const path = '/behavior/tokenizer/checkpoint';
-    if (isRemoteReference(tokenizerRef))
-      unchecked.push({ path, reason: `${tokenizerRef} is remote` });
-    else {
-      const vocab = await tokenizerVocabSize(
-        localReferencePath(tokenizerRef, options.baseDir),
-      ).catch((error: Error) => {
-        problems.push({ path, value: tokenizerRef, message: error.message });
-        return null;
-      });
+    const remote = isRemoteReference(tokenizerRef);
+    let reachable = true;
+    const vocab = await (remote
+      ? remoteTokenizerVocabSize(tokenizerRef, options)
+      : tokenizerVocabSize(localReferencePath(tokenizerRef, options.baseDir))
+    ).catch((error: Error) => {
+      if (remote && options.bestEffort && isUnreachable(error)) {
+        reachable = false;
+        unchecked.push({ path, reason: `${tokenizerRef} is unreachable: ${error.message}` });
+      } else problems.push({ path, value: tokenizerRef, message: error.message });
+      return null;
+    });
+    if (reachable) {
       if (vocab === null && !problems.some((p) => p.path === path))
         problems.push({
           path,

@@ -12,6 +12,11 @@
  * against β's training samples and Reward of π's greedy generations from training prefixes.
  * The authors average them over the last epoch's batches as π moves; rdlab measures them once
  * after each epoch on a fixed-size subset of that epoch's samples.
+ *
+ * When π tokenizes differently from β (see retokenize.ts), π reads everything in its own ids: it
+ * generates from the held-out prefixes re-encoded by its tokenizer, token accuracy compares it
+ * with its own ids of β's samples, Acc re-encodes π's continuation for β (after β's own prefix
+ * ids), and R reads π's text through R's tokenizer. β̄ and R stay one number per sequence.
  */
 import {
   createRng,
@@ -22,9 +27,19 @@ import {
   textMetrics,
 } from '@rdlab/core';
 import type { Prefix } from '@rdlab/data';
-import { classify, generate, generatedRows, type LanguageModel, scoreSequences } from '@rdlab/ml';
+import {
+  classify,
+  generate,
+  generatedRows,
+  type LanguageModel,
+  scoreSequences,
+  type TextTokenizer,
+} from '@rdlab/ml';
+import { type GeneratedRow, generateRows } from './generate-rows.js';
 import type { PreparedDataset } from './prepare.js';
+import { encodeText, retokenize, type TargetTokens, targetTokensOf } from './retokenize.js';
 import type { BehaviorSample } from './shard-file.js';
+import { sameTokenizer } from './tokenizers.js';
 
 /** Held-out prefixes and β's samples from them. */
 export interface EvalSet {
@@ -75,21 +90,25 @@ export interface TrainingMetrics {
 
 const CHUNK = 64;
 
-/** Arg-max agreement of π with β's tokens over each sample's continuation. */
-function tokenAccuracy(target: LanguageModel, samples: BehaviorSample[], eosId: number): number {
+/**
+ * Arg-max agreement of π with β's samples over each continuation: β's tokens, or π's own ids of
+ * them (`TargetTokens`) when the tokenizers differ.
+ */
+function tokenAccuracy(target: LanguageModel, samples: TargetTokens[], eosId: number): number {
   let hits = 0;
   let total = 0;
   const V = target.config.vocab_size;
   for (let start = 0; start < samples.length; start += CHUNK) {
     const chunk = samples.slice(start, start + CHUNK);
-    const T = Math.max(...chunk.map((s) => s.tokens.length));
+    // π's re-encoded samples may outrun its positions: it is scored on what fits.
+    const T = Math.min(target.config.n_positions, Math.max(...chunk.map((s) => s.tokens.length)));
     const ids = new Int32Array(chunk.length * T).fill(eosId);
     chunk.forEach((s, b) => {
-      ids.set(s.tokens, b * T);
+      ids.set(s.tokens.subarray(0, T), b * T);
     });
     const logits = target.logits({ ids, batchSize: chunk.length, length: T });
     chunk.forEach((s, b) => {
-      for (let t = s.prefixLength; t < s.tokens.length; t++) {
+      for (let t = s.prefixLength; t < Math.min(T, s.tokens.length); t++) {
         const row = (b * T + t - 1) * V;
         let best = 0;
         for (let v = 1; v < V; v++)
@@ -100,6 +119,59 @@ function tokenAccuracy(target: LanguageModel, samples: BehaviorSample[], eosId: 
     });
   }
   return total === 0 ? 0 : hits / total;
+}
+
+/**
+ * R's scores of `attribute` on π's rows, read through R's tokenizer: π's own ids when R shares
+ * π's tokenizer, else π's text re-encoded (with the special tokens R was trained with).
+ */
+function rewardOfRows(
+  prepared: PreparedDataset,
+  rows: GeneratedRow[],
+  tokenizer: TextTokenizer,
+  attributeIndex: number,
+): Float64Array {
+  const { reward, rewardTokenizer } = prepared;
+  const same = sameTokenizer(tokenizer, rewardTokenizer);
+  const inputs = rows.map((r) =>
+    same ? r.words : encodeText(rewardTokenizer, tokenizer.decode(r.words)),
+  );
+  return rewardModelScores(
+    classify(reward, inputs, rewardTokenizer.eosId),
+    reward.numClasses,
+    attributeIndex,
+    'probability',
+  );
+}
+
+/**
+ * β's ids of π's rows for Acc: β's own prefix ids, then π's continuation decoded and re-encoded
+ * by β (an end-of-text π wrote becomes β's; an empty one scores β's end-of-text), masked.
+ */
+function behaviorBatchOf(
+  rows: GeneratedRow[],
+  prefixes: ArrayLike<number>[],
+  from: TextTokenizer,
+  to: TextTokenizer,
+  nPositions: number,
+): { ids: Int32Array; mask: Float32Array } {
+  const seqs = rows.map((row, b) => {
+    const continuation = row.tokens.subarray(row.prefixLength);
+    const ended = continuation.length > 0 && continuation[continuation.length - 1] === from.eosId;
+    const text = from.decode(ended ? continuation.subarray(0, -1) : continuation);
+    const rest = encodeText(to, text, false);
+    if (ended || rest.length === 0) rest.push(to.eosId);
+    const prefix = Array.from(prefixes[b] as ArrayLike<number>);
+    return { tokens: [...prefix, ...rest].slice(0, nPositions), p: prefix.length };
+  });
+  const T = Math.max(...seqs.map((s) => s.tokens.length));
+  const ids = new Int32Array(rows.length * T).fill(to.eosId);
+  const mask = new Float32Array(rows.length * T);
+  seqs.forEach((s, b) => {
+    ids.set(s.tokens, b * T);
+    for (let t = s.p; t < s.tokens.length; t++) mask[b * T + t] = 1;
+  });
+  return { ids, mask };
 }
 
 /** R's probability of `attributeIndex` on π's greedy continuations of `prefixes` `[B, p]`. */
@@ -139,6 +211,8 @@ export function trainingMetrics(
   spec: SweepSpec,
   pair: string,
   epoch: number,
+  tokenizer: TextTokenizer = prepared.tokenizer,
+  targetTokens: ReadonlyMap<BehaviorSample, TargetTokens> | null = null,
 ): TrainingMetrics | null {
   const n = Math.min(spec.evaluation.trainingSamples, samples.length);
   if (n === 0) return null;
@@ -147,6 +221,26 @@ export function trainingMetrics(
     .map((i) => samples[i] as BehaviorSample);
   const p = spec.training.prefixLength;
   const attributeIndex = prepared.classes.indexOf(attribute);
+  if (targetTokens) {
+    // π's own ids of β's samples: its prefixes for the greedy generations, its tokens for accuracy.
+    const own = chosen.map(
+      (s) => targetTokens.get(s) ?? retokenize(s, prepared.tokenizer, tokenizer),
+    );
+    const rows = generateRows(
+      target,
+      own.map((t) => t.tokens.subarray(0, t.prefixLength)),
+      {
+        maxLength: spec.training.maxLength,
+        temperature: 0,
+        eosId: tokenizer.eosId,
+        rng: createRng(0, 'greedy'),
+      },
+    );
+    const rewards = rewardOfRows(prepared, rows, tokenizer, attributeIndex);
+    const meanReward = rewards.reduce((a, b) => a + b, 0) / n;
+    const tokenAcc = tokenAccuracy(target, own, tokenizer.eosId);
+    return { tokenAccuracy: tokenAcc, reward: meanReward, accPlusReward: tokenAcc + meanReward };
+  }
   let rewardSum = 0;
   for (let start = 0; start < n; start += CHUNK) {
     const chunk = chosen.slice(start, start + CHUNK);
@@ -172,9 +266,20 @@ export function evaluateTarget(
   attribute: string,
   spec: SweepSpec,
   seed: number,
+  targetTokenizer: TextTokenizer = prepared.tokenizer,
 ): EvalResult {
   const { tokenizer, behavior, reward } = prepared;
   const evaluation: EvaluationSpec = spec.evaluation;
+  if (!sameTokenizer(targetTokenizer, tokenizer))
+    return evaluateCrossTokenizer(
+      target,
+      prepared,
+      evalSet,
+      attribute,
+      spec,
+      seed,
+      targetTokenizer,
+    );
   const likelihood: LikelihoodKind = spec.training.likelihood;
   const { prefixLength: p, maxLength: T } = spec.training;
   const attributeIndex = prepared.classes.indexOf(attribute);
@@ -228,6 +333,82 @@ export function evaluateTarget(
     reward: rewardMean,
     accPlusReward: accMean + rewardMean,
     tokenAccuracy: tokenAccuracy(target, evalSet.behaviorSamples, tokenizer.eosId),
+    ...text,
+    perSample: { acc: perAcc, reward: perReward },
+    examples,
+  };
+}
+
+/** {@link evaluateTarget} for a π whose tokenizer is not β's (see the module comment). */
+function evaluateCrossTokenizer(
+  target: LanguageModel,
+  prepared: PreparedDataset,
+  evalSet: EvalSet,
+  attribute: string,
+  spec: SweepSpec,
+  seed: number,
+  targetTokenizer: TextTokenizer,
+): EvalResult {
+  const { tokenizer, behavior } = prepared;
+  const evaluation: EvaluationSpec = spec.evaluation;
+  const attributeIndex = prepared.classes.indexOf(attribute);
+  const perAcc: number[] = [];
+  const perReward: number[] = [];
+  const hypotheses: string[] = [];
+  const references: string[] = [];
+  const examples: EvalExample[] = [];
+  for (let start = 0; start < evalSet.prefixes.length; start += CHUNK) {
+    const chunk = evalSet.prefixes.slice(start, start + CHUNK);
+    // π's prefixes: β's prefix text in π's ids, as `retokenize` encodes a sample's prefix.
+    const own = chunk.map((prefix) => encodeText(targetTokenizer, tokenizer.decode(prefix.ids)));
+    const rows = generateRows(target, own, {
+      maxLength: spec.training.maxLength,
+      temperature: evaluation.decoding === 'greedy' ? 0 : evaluation.temperature,
+      eosId: targetTokenizer.eosId,
+      rng: createRng(seed, 'eval', start),
+    });
+    // Acc: β's likelihood of what π wrote, in β's ids.
+    const { ids, mask } = behaviorBatchOf(
+      rows,
+      chunk.map((prefix) => prefix.ids),
+      targetTokenizer,
+      tokenizer,
+      behavior.config.n_positions,
+    );
+    const acc = scoreSequences(behavior, ids, mask, chunk.length, spec.training.likelihood);
+    const r = rewardOfRows(prepared, rows, targetTokenizer, attributeIndex);
+    chunk.forEach((prefix, b) => {
+      perAcc.push(acc[b] as number);
+      perReward.push(r[b] as number);
+      const hypothesis = targetTokenizer.decode((rows[b] as GeneratedRow).words).trim();
+      const reference = tokenizer.decode(prefix.sentenceIds).trim();
+      hypotheses.push(hypothesis);
+      references.push(reference);
+      if (examples.length < evaluation.examples) {
+        examples.push({
+          prefix: tokenizer.decode(prefix.ids).trim(),
+          generation: hypothesis,
+          reference,
+          acc: acc[b] as number,
+          reward: r[b] as number,
+        });
+      }
+    });
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const text = textMetrics(hypotheses, references);
+  const accMean = mean(perAcc);
+  const rewardMean = mean(perReward);
+  const own = targetTokensOf(evalSet.behaviorSamples, tokenizer, targetTokenizer);
+  return {
+    acc: accMean,
+    reward: rewardMean,
+    accPlusReward: accMean + rewardMean,
+    tokenAccuracy: tokenAccuracy(
+      target,
+      evalSet.behaviorSamples.map((s) => own?.get(s) ?? s),
+      targetTokenizer.eosId,
+    ),
     ...text,
     perSample: { acc: perAcc, reward: perReward },
     examples,

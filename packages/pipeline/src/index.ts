@@ -21,6 +21,7 @@ export {
 } from './bootstrap.js';
 export { buildEvalSet } from './eval-set.js';
 export { type EvalExample, type EvalResult, type EvalSet, evaluateTarget } from './evaluate.js';
+export { type GeneratedRow, generateRows } from './generate-rows.js';
 export {
   MemoryMetrics,
   type MetricPoint,
@@ -48,6 +49,7 @@ export {
 } from './report.js';
 export { renderReportHtml } from './report-html.js';
 export {
+  encodeText,
   retokenize,
   type TargetTokens,
   targetTokensOf,
@@ -71,4 +73,5 @@ export {
   storedCell,
   trainJob,
 } from './stage-jobs.js';
+export { loadCheckpointTokenizer, sameTokenizer, targetTokenizer } from './tokenizers.js';
 export { type CellResult, type EpochRecord, epochSamples, trainCell } from './train.js';

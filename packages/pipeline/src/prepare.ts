@@ -19,6 +19,7 @@ import {
   saveClassifier,
   saveLanguageModel,
   type TextClassifier,
+  type TextTokenizer,
   trainBpe,
   trainClassifier,
 } from '@rdlab/ml';
@@ -26,13 +27,17 @@ import { behaviorKey, rewardKey, tokenizerKey } from '@rdlab/plan';
 import { directoryComplete, getDirectory, putDirectory } from '@rdlab/store';
 import { checkpointPath, withScratch } from './local-files.js';
 import type { StageContext } from './ports.js';
+import { loadCheckpointTokenizer } from './tokenizers.js';
 
 export interface PreparedDataset {
   dataset: ResolvedDataset;
   data: LoadedDataset;
   /** The reward model's classes, in its output order. */
   classes: string[];
-  tokenizer: BpeTokenizer;
+  /** β's tokenizer: its checkpoint's own, else the in-house BPE (see tokenizers.ts). */
+  tokenizer: TextTokenizer;
+  /** The tokenizer R reads text with (the CNN R reads β's). */
+  rewardTokenizer: TextTokenizer;
   behavior: LanguageModel;
   reward: TextClassifier;
   keys: { tokenizer: string; behavior: string; reward: string };
@@ -66,9 +71,17 @@ async function prepareTokenizer(
   data: LoadedDataset,
   key: string,
   vocabSize: number,
-): Promise<BpeTokenizer> {
+): Promise<TextTokenizer> {
   const named = spec.behavior.tokenizer.checkpoint ?? spec.behavior.model.checkpoint;
-  if (named) return BpeTokenizer.load(checkpointPath(ctx, named));
+  if (named) {
+    const dir = checkpointPath(ctx, named);
+    const tokenizer = await loadCheckpointTokenizer(dir);
+    if (!tokenizer)
+      throw new Error(
+        `tokenizer: ${dir} has neither tokenizer.json nor vocab.json + merges.txt (${named})`,
+      );
+    return tokenizer;
+  }
   if (await directoryComplete(ctx.store, key)) {
     return withScratch(ctx, async (dir) => {
       await getDirectory(ctx.store, key, dir);
@@ -90,7 +103,7 @@ async function prepareBehavior(
   ctx: StageContext,
   spec: SweepSpec,
   data: LoadedDataset,
-  tokenizer: BpeTokenizer,
+  tokenizer: TextTokenizer,
   key: string,
 ): Promise<LanguageModel> {
   const { model, training } = spec.behavior;
@@ -148,7 +161,7 @@ async function prepareBehavior(
 function labelled(
   records: Map<string, TextRecord[]>,
   classes: string[],
-  tokenizer: BpeTokenizer,
+  tokenizer: TextTokenizer,
 ): LabelledSequence[] {
   const out: LabelledSequence[] = [];
   classes.forEach((cls, label) => {
@@ -161,7 +174,7 @@ async function prepareReward(
   ctx: StageContext,
   spec: SweepSpec,
   data: LoadedDataset,
-  tokenizer: BpeTokenizer,
+  tokenizer: TextTokenizer,
   key: string,
 ): Promise<{ reward: TextClassifier; classes: string[]; accuracy: number | null }> {
   const { model, training } = spec.rewardModel;
@@ -263,7 +276,17 @@ export async function prepare(
     tokenizer,
     keys.reward,
   );
-  return { dataset, data, classes, tokenizer, behavior, reward, keys, rewardAccuracy: accuracy };
+  return {
+    dataset,
+    data,
+    classes,
+    tokenizer,
+    rewardTokenizer: tokenizer,
+    behavior,
+    reward,
+    keys,
+    rewardAccuracy: accuracy,
+  };
 }
 
 export function disposePrepared(prepared: PreparedDataset): void {

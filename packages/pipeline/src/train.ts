@@ -30,6 +30,7 @@ import {
   presetConfig,
   rewardDropoutStep,
   saveLanguageModel,
+  type TextTokenizer,
 } from '@rdlab/ml';
 import { cellPrefix, cellResultKey } from '@rdlab/plan';
 import { type ArtifactStore, getDirectory, maybeJson, putDirectory, putJson } from '@rdlab/store';
@@ -45,8 +46,9 @@ import {
 import { checkpointPath, withScratch } from './local-files.js';
 import { type MetricPoint, type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
-import type { TargetTokens } from './retokenize.js';
+import { type TargetTokens, targetTokensOf } from './retokenize.js';
 import type { BehaviorSample } from './shard-file.js';
+import { targetTokenizer } from './tokenizers.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -98,6 +100,7 @@ async function initialTarget(
   spec: SweepSpec,
   prepared: PreparedDataset,
   cell: Cell,
+  tokenizer: TextTokenizer,
 ): Promise<LanguageModel> {
   const target = cellTarget(spec, cell);
   let model: LanguageModel;
@@ -115,9 +118,9 @@ async function initialTarget(
     model = (
       await loadLanguageModelCheckpoint(checkpointPath(ctx, target.model.checkpoint as string))
     ).model;
-    if (model.config.vocab_size < prepared.tokenizer.vocabSize) {
+    if (model.config.vocab_size < tokenizer.vocabSize) {
       throw new Error(
-        `target ${target.name}: its vocabulary (${model.config.vocab_size}) is smaller than the tokenizer's (${prepared.tokenizer.vocabSize})`,
+        `target ${target.name}: its vocabulary (${model.config.vocab_size}) is smaller than the tokenizer's (${tokenizer.vocabSize})`,
       );
     }
   }
@@ -263,6 +266,9 @@ export async function trainCell(
     dropout: cell.dropout,
     importanceWeightClip,
   };
+  // π's tokenizer; when it is not β's, π trains on its own ids of β's text (`RLHF_train.py`
+  // re-encodes the decoded samples with the target's tokenizer).
+  const tokenizer = await targetTokenizer(ctx, spec, prepared.tokenizer, cell);
 
   // Resume from the last finished epoch, if any.
   const stored = await maybeJson<Latest>(ctx.store, `${prefix}/latest.json`);
@@ -281,13 +287,27 @@ export async function trainCell(
       `cell ${cell.id}: resuming after epoch ${latest.epoch}${latest.partial ? `, step ${latest.partial.step}` : ''}`,
     );
   } else {
-    target = await initialTarget(ctx, spec, prepared, cell);
+    target = await initialTarget(ctx, spec, prepared, cell, tokenizer);
     // The start point: the paper's Pareto improvement is judged against π before training.
-    const start = evaluateTarget(target, prepared, evalSet, cell.attribute, spec, cell.seed);
+    const start = evaluateTarget(
+      target,
+      prepared,
+      evalSet,
+      cell.attribute,
+      spec,
+      cell.seed,
+      tokenizer,
+    );
     await recordEval(ctx, cell.id, 0, 0, summary(start));
     latest = { epoch: 0, step: 0, start, epochs: [], trainSeconds: 0 };
   }
 
+  const targetTokens = targetTokensOf(
+    samples,
+    prepared.tokenizer,
+    tokenizer,
+    target.config.n_positions,
+  );
   const label = `${cell.dataset}/${cell.attribute} ${cell.target} ${dropoutLabel(cell.dropout)} seed ${cell.seed}`;
   const stepsOf = (n: number) =>
     dropLastBatch ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
@@ -322,7 +342,7 @@ export async function trainCell(
           const key = `${prefix}/epoch-${epoch}-step-${step}`;
           await withScratch(ctx, async (dir) => {
             await saveLanguageModel(dir, target, {
-              tokenizer: prepared.tokenizer,
+              tokenizer,
               trainerState: { epoch, step, cell: cell.id },
             });
             await putDirectory(ctx.store, key, dir);
@@ -337,9 +357,10 @@ export async function trainCell(
         const batch = batchOf(
           indices.map((i) => data[i] as BehaviorSample),
           spec,
-          prepared.tokenizer.eosId,
+          tokenizer.eosId,
           attributeIndex,
           prepared.reward.numClasses,
+          targetTokens,
         );
         const out = rewardDropoutStep(target, batch, {
           objective: objectiveConfig,
@@ -367,8 +388,18 @@ export async function trainCell(
         ctx.progress.advance(task, 1, `epoch ${epoch + 1}/${epochs} loss ${out.loss.toFixed(4)}`);
       }
       const seconds = (performance.now() - started) / 1000;
-      final = evaluateTarget(target, prepared, evalSet, cell.attribute, spec, cell.seed);
-      const train = trainingMetrics(target, prepared, data, cell.attribute, spec, cell.pair, epoch);
+      final = evaluateTarget(target, prepared, evalSet, cell.attribute, spec, cell.seed, tokenizer);
+      const train = trainingMetrics(
+        target,
+        prepared,
+        data,
+        cell.attribute,
+        spec,
+        cell.pair,
+        epoch,
+        tokenizer,
+        targetTokens,
+      );
       const record: EpochRecord = {
         epoch: epoch + 1,
         steps: batches.length,
@@ -381,7 +412,7 @@ export async function trainCell(
       // Checkpoint, then move the pointer: a crash between the two repeats at most this epoch.
       await withScratch(ctx, async (dir) => {
         await saveLanguageModel(dir, target, {
-          tokenizer: prepared.tokenizer,
+          tokenizer,
           trainerState: { epoch: epoch + 1, cell: cell.id },
         });
         await putDirectory(ctx.store, `${prefix}/epoch-${epoch + 1}`, dir);
@@ -398,7 +429,8 @@ export async function trainCell(
       await ctx.metrics.settle?.();
       await putJson(ctx.store, `${prefix}/latest.json`, latest);
     }
-    if (!final) final = evaluateTarget(target, prepared, evalSet, cell.attribute, spec, cell.seed);
+    if (!final)
+      final = evaluateTarget(target, prepared, evalSet, cell.attribute, spec, cell.seed, tokenizer);
   } finally {
     target.dispose();
     ctx.progress.finish(task);

@@ -30,7 +30,11 @@ export async function readSpec(file: string): Promise<SpecValidation> {
   const result = parsed.ok ? validateSpec(parsed.value) : parsed;
   if (!result.ok) return result;
   // Checkpoint references: config.json, safetensors headers and tokenizers, relative to the file.
-  const references = await checkSpecReferences(result.spec, { baseDir: dirname(resolve(file)) });
+  // Best effort: a remote reference this machine cannot reach is reported, not refused.
+  const references = await checkSpecReferences(result.spec, {
+    baseDir: dirname(resolve(file)),
+    bestEffort: true,
+  });
   for (const u of references.unchecked) console.error(`rdlab: ${u.path} not checked: ${u.reason}`);
   return references.problems.length > 0 ? { ok: false, problems: references.problems } : result;
 }

@@ -2,7 +2,9 @@
  * Checks a decoder checkpoint reference without reading its weights: `config.json` (its family
  * by `model_type`), the safetensors header(s) against the shapes the config implies, and the
  * vocabulary of its tokenizer (`tokenizer.json`, or the in-house `vocab.json`) against the
- * config's `vocab_size`. Imports no engine: the API calls it before it stores a spec.
+ * config's `vocab_size`. Local folders are read from disk; `https://` and `s3://` references by
+ * GET and Range requests (remote-reference.ts). Imports no engine: the API calls it before it
+ * stores a spec.
  *
  * ```ts
  * const check = await checkDecoderReference('/models/opt-125m');
@@ -15,12 +17,19 @@ import { fileURLToPath } from 'node:url';
 import type { DecoderConfig } from '@rdlab/core';
 import { decoderConfigFromJson } from '../gpt2/config-json.js';
 import { gpt2ParameterShapes, parameterNameOf } from '../gpt2/params.js';
-import { openCheckpoint } from './reader.js';
+import { openCheckpoint, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './reader.js';
+import {
+  type RemoteFiles,
+  type RemoteOptions,
+  remoteFiles,
+  remoteSafetensorsShapes,
+  UnreachableError,
+} from './remote-reference.js';
 
 export interface ReferenceCheck {
   /** What is wrong, each a sentence naming the file or tensor; empty when good or unchecked. */
   problems: string[];
-  /** Why the reference was not read (a remote reference), or null when it was. */
+  /** Why the reference was not read (unreachable, in a best-effort check), or null when it was. */
   unchecked: string | null;
   /** The config, when config.json could be read. */
   config: DecoderConfig | null;
@@ -28,12 +37,17 @@ export interface ReferenceCheck {
   tokenizerVocabSize: number | null;
 }
 
-export interface ReferenceCheckOptions {
+export interface ReferenceCheckOptions extends RemoteOptions {
   /** Base of relative paths. @defaultValue cwd */
   baseDir?: string;
+  /**
+   * An unreachable remote reference is `unchecked` rather than a problem (`rdlab plan`, which may
+   * run where the store is not reachable). @defaultValue false
+   */
+  bestEffort?: boolean;
 }
 
-/** True for references this check does not fetch (read when a worker resolves them). */
+/** True for `https://`, `http://` and `s3://` references (read by requests, not from disk). */
 export function isRemoteReference(ref: string): boolean {
   return /^(https?|s3):\/\//.test(ref);
 }
@@ -49,7 +63,26 @@ export function localReferencePath(ref: string, baseDir = process.cwd()): string
  * vocabulary and its added tokens, plus one) or vocab.json; null when it has neither.
  */
 export async function tokenizerVocabSize(dir: string): Promise<number | null> {
-  const text = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => null);
+  const read = (name: string) => readFile(join(dir, name), 'utf8').catch(() => null);
+  return vocabSizeOf(read);
+}
+
+/** {@link tokenizerVocabSize} of a remote reference (GET); throws when it is unreachable. */
+export async function remoteTokenizerVocabSize(
+  ref: string,
+  options: RemoteOptions = {},
+): Promise<number | null> {
+  const files = remoteFiles(ref, options);
+  return vocabSizeOf((name) => files.text(name));
+}
+
+/** Whether `error` says a remote reference could not be read (rather than being malformed). */
+export function isUnreachable(error: unknown): boolean {
+  return error instanceof UnreachableError;
+}
+
+async function vocabSizeOf(read: (name: string) => Promise<string | null>) {
+  const text = await read('tokenizer.json');
   if (text !== null) {
     const json = JSON.parse(text) as {
       model?: { vocab?: Record<string, number> | Array<unknown> };
@@ -63,7 +96,7 @@ export async function tokenizerVocabSize(dir: string): Promise<number | null> {
     for (const t of json.added_tokens ?? []) if ((t.id ?? -1) > max) max = t.id as number;
     return max + 1;
   }
-  const vocabText = await readFile(join(dir, 'vocab.json'), 'utf8').catch(() => null);
+  const vocabText = await read('vocab.json');
   if (vocabText === null) return null;
   return Math.max(-1, ...Object.values(JSON.parse(vocabText) as Record<string, number>)) + 1;
 }
@@ -80,7 +113,13 @@ export async function checkDecoderReference(
     tokenizerVocabSize: null,
   };
   if (isRemoteReference(ref)) {
-    out.unchecked = `${ref} is remote: it is read when a worker fetches it`;
+    try {
+      await checkRemote(remoteFiles(ref, options), out);
+    } catch (error) {
+      if (!(error instanceof UnreachableError)) throw error;
+      if (options.bestEffort) out.unchecked = `${ref} is unreachable: ${error.message}`;
+      else out.problems.push(`unreachable: ${error.message}`);
+    }
     return out;
   }
   const dir = localReferencePath(ref, options.baseDir);
@@ -103,21 +142,11 @@ export async function checkDecoderReference(
   try {
     const reader = await openCheckpoint(dir);
     try {
-      const family = config.family ?? 'gpt2';
-      const found = new Map<string, number[]>();
-      for (const [key, info] of reader.tensors) {
-        const name = parameterNameOf(key, family);
-        if (name !== null) found.set(name, info.shape);
-      }
-      for (const [name, shape] of gpt2ParameterShapes(config)) {
-        const got = found.get(name);
-        if (!got) out.problems.push(`tensor '${name}' is missing from the weights`);
-        else if (got.join(',') !== shape.join(','))
-          out.problems.push(
-            `tensor '${name}' has shape [${got.join(', ')}]; config.json implies [${shape.join(', ')}]`,
-          );
-        if (out.problems.length >= 5) break;
-      }
+      compareShapes(
+        config,
+        [...reader.tensors].map(([key, info]) => [key, info.shape]),
+        out,
+      );
     } finally {
       await reader.close();
     }
@@ -134,4 +163,81 @@ export async function checkDecoderReference(
       `its tokenizer has ${out.tokenizerVocabSize} tokens, more than config.json's vocab_size ${config.vocab_size}`,
     );
   return out;
+}
+
+/** The weights' shapes (checkpoint keys) against the config's (see the module comment). */
+function compareShapes(
+  config: DecoderConfig,
+  tensors: Iterable<[string, number[]]>,
+  out: ReferenceCheck,
+): void {
+  const family = config.family ?? 'gpt2';
+  const found = new Map<string, number[]>();
+  for (const [key, shape] of tensors) {
+    const name = parameterNameOf(key, family);
+    if (name !== null) found.set(name, shape);
+  }
+  for (const [name, shape] of gpt2ParameterShapes(config)) {
+    const got = found.get(name);
+    if (!got) out.problems.push(`tensor '${name}' is missing from the weights`);
+    else if (got.join(',') !== shape.join(','))
+      out.problems.push(
+        `tensor '${name}' has shape [${got.join(', ')}]; config.json implies [${shape.join(', ')}]`,
+      );
+    if (out.problems.length >= 5) break;
+  }
+}
+
+/**
+ * A remote reference's checks: config.json and the tokenizer by GET, each safetensors header by
+ * Range requests. Throws {@link UnreachableError} when the source cannot be read.
+ */
+async function checkRemote(files: RemoteFiles, out: ReferenceCheck): Promise<void> {
+  const configText = await files.text('config.json');
+  if (configText === null) {
+    out.problems.push('config.json is missing');
+    return;
+  }
+  try {
+    out.config = decoderConfigFromJson(JSON.parse(configText), 'config.json');
+  } catch (error) {
+    out.problems.push((error as Error).message);
+    return;
+  }
+  const config = out.config;
+  try {
+    const tensors: Array<[string, number[]]> = [];
+    const indexText = await files.text(WEIGHTS_INDEX_FILE);
+    const shards = indexText
+      ? [
+          ...new Set(
+            Object.values(
+              (JSON.parse(indexText) as { weight_map?: Record<string, string> }).weight_map ?? {},
+            ),
+          ),
+        ].sort()
+      : [WEIGHTS_FILE];
+    for (const shard of shards) {
+      const shapes = await remoteSafetensorsShapes(files, shard);
+      if (shapes === null) {
+        out.problems.push(`${shard} is missing`);
+        return;
+      }
+      tensors.push(...shapes);
+    }
+    compareShapes(config, tensors, out);
+  } catch (error) {
+    if (error instanceof UnreachableError) throw error;
+    out.problems.push((error as Error).message);
+  }
+  try {
+    out.tokenizerVocabSize = await vocabSizeOf((name) => files.text(name));
+  } catch (error) {
+    if (error instanceof UnreachableError) throw error;
+    out.problems.push(`tokenizer.json: ${(error as Error).message}`);
+  }
+  if (out.tokenizerVocabSize !== null && out.tokenizerVocabSize > config.vocab_size)
+    out.problems.push(
+      `its tokenizer has ${out.tokenizerVocabSize} tokens, more than config.json's vocab_size ${config.vocab_size}`,
+    );
 }

@@ -151,6 +151,8 @@ export class HfTokenizer implements TextTokenizer {
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    // `@huggingface/tokenizers` rejects an empty array; an empty continuation is ''.
+    if (ids.length === 0) return '';
     return this.inner.decode(Array.from(ids), {
       skip_special_tokens: options.skipSpecialTokens ?? true,
       clean_up_tokenization_spaces: false,
