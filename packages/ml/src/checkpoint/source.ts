@@ -24,6 +24,11 @@ export const CHECKPOINT_OPTIONAL_FILES = [
   'tokenizer_config.json',
   'generation_config.json',
   'special_tokens_map.json',
+  // WordPiece vocabularies without a tokenizer.json (bert-base-uncased's own folder).
+  'vocab.txt',
+  // GPT-2-style BPE files without a tokenizer.json.
+  'vocab.json',
+  'merges.txt',
 ] as const;
 
 /** A minimal S3 client shape (`@aws-sdk/client-s3`'s S3Client satisfies it). */
