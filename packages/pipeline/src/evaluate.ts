@@ -22,8 +22,9 @@ import {
   textMetrics,
 } from '@rdlab/core';
 import type { Prefix } from '@rdlab/data';
-import { classify, generate, generatedRows, type LanguageModel, scoreSequences } from '@rdlab/ml';
+import { generate, generatedRows, type LanguageModel, scoreSequences } from '@rdlab/ml';
 import type { PreparedDataset } from './prepare.js';
+import { rewardLogits } from './reward-scorer.js';
 import type { BehaviorSample } from './shard-file.js';
 
 /** Held-out prefixes and β's samples from them. */
@@ -120,7 +121,7 @@ function greedyReward(
   });
   const words = generatedRows(gen, tokenizer.eosId).map((r) => r.words);
   return rewardModelScores(
-    classify(reward, words, tokenizer.eosId),
+    rewardLogits(prepared, words),
     reward.numClasses,
     attributeIndex,
     'probability',
@@ -199,7 +200,7 @@ export function evaluateTarget(
     // Acc: β's likelihood of what π wrote.
     const acc = scoreSequences(behavior, gen.ids, gen.mask, B, likelihood);
     const words = generatedRows(gen, tokenizer.eosId).map((r) => r.words);
-    const logits = classify(reward, words, tokenizer.eosId);
+    const logits = rewardLogits(prepared, words);
     const r = rewardModelScores(logits, reward.numClasses, attributeIndex, 'probability');
     chunk.forEach((prefix, b) => {
       perAcc.push(acc[b] as number);

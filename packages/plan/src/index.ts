@@ -15,6 +15,7 @@
  */
 export {
   behaviorKey,
+  bertRewardKey,
   cellPrefix,
   cellResultKey,
   datasetContent,

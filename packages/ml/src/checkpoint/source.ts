@@ -24,6 +24,8 @@ export const CHECKPOINT_OPTIONAL_FILES = [
   'tokenizer_config.json',
   'generation_config.json',
   'special_tokens_map.json',
+  // A Google-style BERT folder's only tokenizer file (loadHfTokenizer builds tokenizer.json from it).
+  'vocab.txt',
 ] as const;
 
 /** A minimal S3 client shape (`@aws-sdk/client-s3`'s S3Client satisfies it). */
