@@ -62,6 +62,13 @@ export {
   secondsOnWorkers,
 } from './plan-format.js';
 export {
+  bertForwardFlopsPerToken,
+  bertParameterCount,
+  type RewardCost,
+  type RewardFamily,
+  rewardCost,
+} from './reward-cost.js';
+export {
   type Measurement,
   parseThroughputRows,
   THROUGHPUTS,
