@@ -7,7 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BAD_REFERENCES, writeReferenceFixture } from '@rdlab/ml/reference-fixtures';
+import {
+  BAD_REFERENCES,
+  writeBertReferenceFixture,
+  writeReferenceFixture,
+} from '@rdlab/ml/reference-fixtures';
 import { errorOf, type Harness, startHarness } from './harness.js';
 
 const spec = (behavior: string, target?: string, limits?: object) => ({
@@ -58,6 +62,24 @@ describe('POST /v1/experiments with model references', { timeout: 60_000 }, () =
       assert.deepEqual(await rows(), before);
     });
   }
+
+  it('refuses a BERT reward model whose tensors disagree with its config: 400 naming the tensor, nothing stored', async () => {
+    const bad = await writeBertReferenceFixture(join(dir, 'bert-bad'), 'bert-wrong-shape');
+    const before = await rows();
+    const body = {
+      datasets: [{ name: 'd', source: 'builtin:demo', attributes: ['positive'] }],
+      rewardModel: { model: { checkpoint: bad } },
+      dropout: [{ kind: 'none' }],
+    };
+    for (const url of ['/v1/experiments', '/v1/experiments?dryRun=true']) {
+      const response = await post(body, url);
+      assert.equal(response.statusCode, 400, response.body);
+      const problems = errorOf(response).details.problems as { path: string; message: string }[];
+      assert.equal(problems[0]?.path, '/rewardModel/model/checkpoint');
+      assert.match(problems[0]?.message ?? '', /intermediate\.dense\.weight' has shape \[8, 8\]/);
+    }
+    assert.deepEqual(await rows(), before);
+  });
 
   it('accepts a good checkpoint reference (dry run)', async () => {
     const good = await writeReferenceFixture(join(dir, 'good'), 'good');

@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { BAD_REFERENCES, writeReferenceFixture } from '@rdlab/ml/reference-fixtures';
+import {
+  BAD_REFERENCES,
+  writeBertReferenceFixture,
+  writeReferenceFixture,
+} from '@rdlab/ml/reference-fixtures';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(root, 'apps/cli/bin/rdlab.js');
@@ -64,6 +68,26 @@ describe('rdlab with checkpoint references', { timeout: 120_000 }, () => {
         /\/behavior\/model\/checkpoint: tensor 'decoder\.layers\.0\.fc1\.weight' has shape \[8, 8\]; config\.json implies \[16, 8\]/,
       );
     }
+  });
+
+  it('spec validate exits 2 naming the tensor of a BERT reward model that disagrees with its config', async () => {
+    await writeBertReferenceFixture(join(dir, 'bert-wrong-shape'), 'bert-wrong-shape');
+    const file = join(dir, 'bert-r.yaml');
+    await writeFile(
+      file,
+      [
+        'datasets: [{ name: d, source: "builtin:demo", attributes: [positive] }]',
+        'rewardModel: { model: { checkpoint: bert-wrong-shape } }',
+        'dropout: [{ kind: none }]',
+        '',
+      ].join('\n'),
+    );
+    const r = rdlab('spec', 'validate', file);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /\/rewardModel\/model\/checkpoint: tensor 'bert\.encoder\.layer\.0\.intermediate\.dense\.weight' has shape \[8, 8\]/,
+    );
   });
 
   it('plan prices an unreachable s3 reference by its name and says it was not checked', () => {

@@ -34,6 +34,8 @@ export function tinySpec(
     bootstrap?: string;
     evaluation?: string;
     seeds?: number[];
+    /** The `rewardModel` mapping's body. */
+    rewardModel?: string;
   } = {},
 ): string {
   const {
@@ -43,6 +45,7 @@ export function tinySpec(
     bootstrap = '{ prefixesPerAttribute: 24, samplesPerPrefix: 2, shardSize: 24 }',
     evaluation = '{ prefixes: 8, examples: 1 }',
     seeds = [1],
+    rewardModel = '  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }',
   } = parts;
   return `
 name: ${name}
@@ -51,7 +54,7 @@ behavior:
   model: { preset: tiny }
   training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
 rewardModel:
-  training: { epochs: 1, learningRate: 3.0e-3, batchSize: 32, sentencesPerAttribute: 200 }
+${rewardModel}
 dropout: ${dropout}
 training: ${training}
 bootstrap: ${bootstrap}

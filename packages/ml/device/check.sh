@@ -68,6 +68,8 @@ timeout "$(limit 90)" "${RUN[@]}" --stages train >>"$OUT/check.log" 2>&1
 log "train: exit $?"
 timeout "$(limit 60)" "${RUN[@]}" --stages sample >>"$OUT/check.log" 2>&1
 log "sample: exit $?"
+timeout "$(limit 60)" "${RUN[@]}" --stages reward-model >>"$OUT/check.log" 2>&1
+log "reward model: exit $?"
 timeout "$(limit 200)" python3 packages/ml/device/torch_gpt.py --out "$OUT/torch.json" --compile-timeout 45 >"$OUT/torch.log" 2>&1
 log "pytorch: exit $?"
 "${RUN[@]}" --stages summary >"$OUT/summary.txt" 2>&1

@@ -23,6 +23,10 @@
  * - train: training tokens/s, the anchor GPT and GPT-2 124M at batch 64 × 30, fp32, tf32, bf16:
  *   the step of `rdlab bench train` (one Adam step on random tokens after warm-up, median).
  * - sample: `sample()` tokens/s with the KV cache, prefix 4 to 30 tokens, temperature 1.
+ * - reward-model: the BERT reward model R as the cuda backend runs it (the CUDA engine has no
+ *   BERT: backend.ts lends it the native engine's): tiny-bert's logits on its reference batch
+ *   (right-padded) to 1e-4, and batched scoring's sequences/s (tiny-bert; bert-base-sized unless
+ *   --quick).
  * - summary: the figures side by side with torch.json (torch_gpt.py) and the pass/fail of each check.
  */
 import { spawnSync } from 'node:child_process';
@@ -41,6 +45,13 @@ import {
   resolveDropoutConfig,
 } from '@rdlab/core';
 import { addonCheckCases, runAddonChecks } from '../src/addon-checks.js';
+import {
+  type BertConfig,
+  bertConfigFromJson,
+  bertParameterName,
+  initBertParameters,
+} from '../src/bert/config.js';
+import { NativeBertClassifier } from '../src/bert/native-bert.js';
 import { cudaStatus, loadCudaAddon } from '../src/cuda/addon.js';
 import { CudaGpt2, type CudaPrecision } from '../src/cuda/cuda-gpt2.js';
 import type { EngineSampling, LanguageModel, TokenBatch } from '../src/engine.js';
@@ -59,6 +70,7 @@ export const STAGES = [
   'reward-dropout',
   'train',
   'sample',
+  'reward-model',
   'summary',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -799,12 +811,119 @@ function readJson(path: string): Record<string, unknown> | null {
   }
 }
 
+/** Right-padded `[B, T]` ids and lengths of `rows`. */
+function paddedRows(rows: number[][], pad: number): { batch: TokenBatch; lengths: Int32Array } {
+  const T = Math.max(...rows.map((r) => r.length));
+  const ids = new Int32Array(rows.length * T).fill(pad);
+  rows.forEach((r, b) => {
+    ids.set(r, b * T);
+  });
+  return {
+    batch: { ids, batchSize: rows.length, length: T },
+    lengths: Int32Array.from(rows, (r) => r.length),
+  };
+}
+
+/** Median seconds of `runs` batched scorings of B × T random ids (after one warm-up). */
+function scoringRate(model: NativeBertClassifier, B: number, T: number, runs: number) {
+  const rng = createRng(3, 'bert-scoring');
+  const rows = Array.from({ length: B }, () =>
+    Array.from({ length: T }, () => 1 + rng.int(model.vocabSize - 1)),
+  );
+  const { batch, lengths } = paddedRows(rows, model.config.pad_token_id);
+  model.logits(batch, lengths);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    model.logits(batch, lengths);
+    times.push((performance.now() - start) / 1000);
+  }
+  const s = median(times);
+  return {
+    batch: B,
+    seq: T,
+    runs,
+    step_s: Number(s.toFixed(5)),
+    sequences_per_s: Math.round(B / s),
+  };
+}
+
+const BERT_BASE: BertConfig = {
+  ...bertConfigFromJson({
+    model_type: 'bert',
+    vocab_size: 30522,
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+  }),
+};
+
+async function rewardModelStage(args: CheckArgs) {
+  const dir = join(args.fixtures, 'tiny-bert');
+  if (!existsSync(dir)) return { pass: false, error: `${dir} is missing: pack.mjs carries it` };
+  const config = bertConfigFromJson(
+    JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>,
+  );
+  const { tensors } = await readSafetensors(join(dir, 'model.safetensors'));
+  const parameters: TensorMap = new Map(
+    [...tensors].map(([key, t]) => [bertParameterName(key), t]),
+  );
+  const reference = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as {
+    cases: Array<{ ids: number[]; logits: number[] }>;
+  };
+  // What the cuda backend's engine builds for a BERT: the native engine's classifier, frozen.
+  const model = new NativeBertClassifier(config, parameters, { frozen: true });
+  try {
+    const { batch, lengths } = paddedRows(
+      reference.cases.map((c) => c.ids),
+      config.pad_token_id,
+    );
+    const logits = model.logits(batch, lengths);
+    const K = config.num_labels;
+    let maxError = 0;
+    reference.cases.forEach((c, b) => {
+      c.logits.forEach((expected, k) => {
+        maxError = Math.max(maxError, Math.abs((logits[b * K + k] as number) - expected));
+      });
+    });
+    const timing: Record<string, unknown> = {
+      'tiny-bert': scoringRate(model, args.quick ? 16 : 256, config.max_position_embeddings, 5),
+    };
+    if (!args.quick) {
+      const base = new NativeBertClassifier(
+        BERT_BASE,
+        initBertParameters(BERT_BASE, createRng(1, 'bert-base')),
+        { frozen: true },
+      );
+      try {
+        timing['bert-base'] = scoringRate(base, 64, 32, 3);
+      } finally {
+        base.dispose();
+      }
+    }
+    return {
+      pass: maxError < 1e-4,
+      tolerance: 1e-4,
+      engine: 'native (lent to the cuda backend)',
+      max_abs_error: maxError,
+      cases: reference.cases.length,
+      scoring: timing,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** The figures side by side: rdlab's CUDA engine and PyTorch on the same GPU, same shapes. */
 function summaryStage(args: CheckArgs) {
   const at = (name: string) => readJson(join(args.out, name));
   const env = at('env.json');
   const checks = Object.fromEntries(
-    ['fixture', 'parity', 'reward-dropout'].map((s) => [s, at(`${s}.json`)?.pass ?? 'not run']),
+    ['fixture', 'parity', 'reward-dropout', 'reward-model'].map((s) => [
+      s,
+      at(`${s}.json`)?.pass ?? 'not run',
+    ]),
   );
   const train = (at('train.json') ?? {}) as Record<
     string,
@@ -916,6 +1035,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       else if (stage === 'reward-dropout') result = await rewardDropoutStage(args);
       else if (stage === 'train') result = trainStage(args, write);
       else if (stage === 'sample') result = sampleStage(args, write);
+      else if (stage === 'reward-model') result = await rewardModelStage(args);
       else result = summaryStage(args);
       const seconds = Number(((performance.now() - start) / 1000).toFixed(2));
       writeFileSync(file, JSON.stringify({ seconds, ...(result as object) }, null, 1));

@@ -9,7 +9,7 @@
 //   node/bin/node.xz            this machine's node binary, xz -9 (≈ 24 MB); node/include/node: N-API headers
 //   node_modules/node-addon-api the headers both engines' builds include (copied to node_modules there)
 //   check.mjs                   check.ts and what it imports, one esbuild bundle (no tfjs)
-//   fixtures/                   ../shared/fixtures/{tiny-gpt2,reward-dropout-step,tiny-opt,tiny-xglm}
+//   fixtures/                   ../shared/fixtures/{tiny-gpt2,reward-dropout-step,tiny-opt,tiny-xglm,tiny-bert}
 //   manifest.json               every file with its size and sha256, and the total
 // The CUDA and C++ sources, build.mjs files, check.sh and the Python scripts travel with the
 // working tree itself.
@@ -130,7 +130,7 @@ await build({
 
 // Fixtures, never committed: they come from ../shared beside the repository.
 const shared = process.env.RDLAB_SHARED ?? join(repo, '..', 'shared');
-for (const name of ['tiny-gpt2', 'reward-dropout-step', 'tiny-opt', 'tiny-xglm']) {
+for (const name of ['tiny-gpt2', 'reward-dropout-step', 'tiny-opt', 'tiny-xglm', 'tiny-bert']) {
   const from = join(shared, 'fixtures', name);
   if (!existsSync(from)) fail(`${from} is missing (set RDLAB_SHARED)`);
   copyDir(from, join(out, 'fixtures', name));

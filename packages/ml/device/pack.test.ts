@@ -44,6 +44,8 @@ describe('device check preparation', { skip }, () => {
       'fixtures/tiny-opt/step/expected.json',
       'fixtures/tiny-xglm/reference.json',
       'fixtures/tiny-xglm/step/batch.json',
+      'fixtures/tiny-bert/model.safetensors',
+      'fixtures/tiny-bert/reference.json',
     ])
       assert.ok(paths.includes(p), `${p} is not in the manifest`);
     for (const f of manifest.files) assert.equal(f.bytes, statSync(join(out, f.path)).size, f.path);
@@ -74,7 +76,7 @@ describe('device check preparation', { skip }, () => {
   });
 
   // From the sources (the bundle finds the engines' addons relative to carry/, where it lives).
-  it('the harness passes on the CPU engine (fixture, parity with sample(), reward-dropout step)', {
+  it('the harness passes on the CPU engine (fixture, parity with sample(), reward-dropout step, BERT R)', {
     skip: existsSync(fileURLToPath(new URL('../native/build/rdlab_native.node', import.meta.url)))
       ? false
       : 'the native addon is not built',
@@ -93,10 +95,10 @@ describe('device check preparation', { skip }, () => {
       '--fixtures',
       join(out, 'fixtures'),
       '--stages',
-      'fixture,parity,reward-dropout',
+      'fixture,parity,reward-dropout,reward-model',
     ]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    for (const stage of ['fixture', 'parity', 'reward-dropout'])
+    for (const stage of ['fixture', 'parity', 'reward-dropout', 'reward-model'])
       assert.equal(JSON.parse(readFileSync(join(results, `${stage}.json`), 'utf8')).pass, true);
   });
 

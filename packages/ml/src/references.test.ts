@@ -7,7 +7,12 @@ import { dirname, join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseSweepSpec } from '@rdlab/core';
-import { BAD_REFERENCES, writeReferenceFixture } from './checkpoint/reference-fixtures.js';
+import {
+  BAD_BERT_REFERENCES,
+  BAD_REFERENCES,
+  writeBertReferenceFixture,
+  writeReferenceFixture,
+} from './checkpoint/reference-fixtures.js';
 import { checkDecoderReference, checkSpecReferences } from './references.js';
 
 const root = await mkdtemp(join(tmpdir(), 'rdlab-references-'));
@@ -94,6 +99,47 @@ describe('checkSpecReferences', () => {
     const lenient = await checkSpecReferences(spec(gone), { bestEffort: true });
     assert.deepEqual(lenient.problems, []);
     assert.match(lenient.unchecked[0]?.reason ?? '', /is unreachable/);
+  });
+
+  const rewardSpec = (checkpoint: string, finetune?: false) =>
+    parseSweepSpec(
+      JSON.stringify({
+        datasets: [{ name: 'd', source: 'builtin:demo', attributes: ['positive'] }],
+        rewardModel: { model: { checkpoint }, ...(finetune === false ? { finetune } : {}) },
+        dropout: [{ kind: 'none' }],
+      }),
+    ).spec;
+
+  it('passes a pretrained-only BERT and one whose head fits the dataset', async () => {
+    for (const kind of ['bert-good', 'bert-good-head'] as const) {
+      const dir = await writeBertReferenceFixture(join(root, kind), kind);
+      assert.deepEqual((await checkSpecReferences(rewardSpec(dir))).problems, [], kind);
+    }
+  });
+
+  const bertExpected: Record<(typeof BAD_BERT_REFERENCES)[number], RegExp> = {
+    'bert-wrong-shape':
+      /tensor 'bert\.encoder\.layer\.0\.intermediate\.dense\.weight' has shape \[8, 8\]; config\.json implies \[16, 8\]/,
+    'bert-missing-tensor': /tensor 'bert\.encoder\.layer\.0\.output\.dense\.bias' is missing/,
+    'bert-tokenizer-too-big': /20 tokens, more than config\.json's vocab_size 16/,
+    'bert-head-labels': /num_labels 3; dataset 'd' has 2 classes/,
+  };
+  for (const kind of BAD_BERT_REFERENCES) {
+    it(`names /rewardModel/model/checkpoint for a BERT with ${kind}`, async () => {
+      const dir = await writeBertReferenceFixture(join(root, kind), kind);
+      const { problems } = await checkSpecReferences(rewardSpec(dir));
+      assert.equal(problems[0]?.path, '/rewardModel/model/checkpoint');
+      assert.match(problems[0]?.message ?? '', bertExpected[kind]);
+    });
+  }
+
+  it("refuses 'finetune: false' for a BERT without a head, and a decoder as R", async () => {
+    const bare = await writeBertReferenceFixture(join(root, 'bare'), 'bert-good');
+    const { problems } = await checkSpecReferences(rewardSpec(bare, false));
+    assert.match(problems[0]?.message ?? '', /no classifier head/);
+    const opt = await writeReferenceFixture(join(root, 'opt-as-r'), 'good');
+    const asR = await checkSpecReferences(rewardSpec(opt));
+    assert.match(asR.problems[0]?.message ?? '', /'model_type' "opt" is not supported/);
   });
 
   it('loads no engine: references.ts reaches neither tfjs nor the tokenizer library nor Arrow', async () => {

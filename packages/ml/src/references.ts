@@ -9,7 +9,8 @@
  * if (problems.length > 0) throw new SpecError(problems);
  * ```
  */
-import type { SpecProblem, SweepSpec } from '@rdlab/core';
+import { DATASET_FORMATS, resolveDataset, type SpecProblem, type SweepSpec } from '@rdlab/core';
+import { checkBertReference } from './checkpoint/check-bert-reference.js';
 import {
   checkDecoderReference,
   isRemoteReference,
@@ -21,6 +22,10 @@ import {
   tokenizerVocabSize,
 } from './checkpoint/check-reference.js';
 
+export {
+  type BertReferenceCheck,
+  checkBertReference,
+} from './checkpoint/check-bert-reference.js';
 export {
   checkDecoderReference,
   isRemoteReference,
@@ -36,9 +41,9 @@ export interface SpecReferenceCheck {
 }
 
 /**
- * Checks `behavior.model.checkpoint`, `behavior.tokenizer.checkpoint` and every
- * `targets[i].model.checkpoint`. A target without a tokenizer of its own reads β's: β's must then
- * fit its vocabulary.
+ * Checks `behavior.model.checkpoint`, `behavior.tokenizer.checkpoint`, every
+ * `targets[i].model.checkpoint` and `rewardModel.model.checkpoint`. A target without a tokenizer
+ * of its own reads β's: β's must then fit its vocabulary.
  */
 export async function checkSpecReferences(
   spec: SweepSpec,
@@ -118,5 +123,46 @@ export async function checkSpecReferences(
         message: `has no tokenizer of its own, and β's (${behaviorVocab} tokens) does not fit its vocab_size ${result.config.vocab_size}`,
       });
   }
+  await checkRewardReference(spec, options, problems, unchecked);
   return { problems, unchecked };
+}
+
+/**
+ * `rewardModel.model.checkpoint`: a BERT folder (an rdlab CNN checkpoint is loaded as it is). A
+ * head it has must have as many labels as every dataset has classes; `finetune: false` needs one.
+ */
+async function checkRewardReference(
+  spec: SweepSpec,
+  options: ReferenceCheckOptions,
+  problems: SpecProblem[],
+  unchecked: SpecReferenceCheck['unchecked'],
+): Promise<void> {
+  const ref = spec.rewardModel.model.checkpoint;
+  if (ref === undefined) return;
+  const path = '/rewardModel/model/checkpoint';
+  const result = await checkBertReference(ref, options);
+  if (result.unchecked) unchecked.push({ path, reason: result.unchecked });
+  for (const message of result.problems) problems.push({ path, value: ref, message });
+  if (result.cnn || result.config === null || result.problems.length > 0) return;
+  if (!result.hasHead) {
+    if (spec.rewardModel.finetune === false)
+      problems.push({
+        path,
+        value: ref,
+        message: "has no classifier head to score with: drop 'finetune: false' to fine-tune one",
+      });
+    return;
+  }
+  const labels = result.config.num_labels;
+  for (const dataset of spec.datasets) {
+    const resolved = resolveDataset(dataset);
+    const table = DATASET_FORMATS[resolved.format].attributes;
+    const classes = table === null ? resolved.attributes : Object.keys(table);
+    if (classes.length !== labels)
+      problems.push({
+        path,
+        value: ref,
+        message: `its classifier head has num_labels ${labels}; dataset '${dataset.name}' has ${classes.length} classes (${classes.join(', ')}): give a checkpoint without a head, or one fine-tuned on these classes`,
+      });
+  }
 }

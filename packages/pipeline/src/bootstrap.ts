@@ -5,11 +5,12 @@
  */
 import { createRng, type SweepSpec, sequenceLikelihood } from '@rdlab/core';
 import { type Prefix, selectPrefixes } from '@rdlab/data';
-import { classify, generate, generatedRows } from '@rdlab/ml';
+import { generate, generatedRows } from '@rdlab/ml';
 import { type ShardPlan, samplingContent, shardKey } from '@rdlab/plan';
 import { type StageContext, throwIfAborted } from './ports.js';
 import type { PreparedDataset } from './prepare.js';
 import { tokenizerIdentity } from './retokenize.js';
+import { rewardLogits } from './reward-scorer.js';
 import { type BehaviorSample, encodeShard } from './shard-file.js';
 
 /** Sequences sampled per model call. */
@@ -88,7 +89,7 @@ export function sampleBehavior(
     // R reads the sentence without its end-of-text token, as it was trained.
     const generated = generatedRows(gen, tokenizer.eosId);
     const words = generated.map((g) => g.words);
-    const logits = classify(reward, words, tokenizer.eosId);
+    const logits = rewardLogits(prepared, words);
     const C = reward.numClasses;
     // β̄ of β's own probabilities, as a summary column; training picks its β̄ from the per-token
     // columns (`training.behaviorProbabilities`).

@@ -28,7 +28,6 @@ import {
 } from '@rdlab/core';
 import type { Prefix } from '@rdlab/data';
 import {
-  classify,
   generate,
   generatedRows,
   type LanguageModel,
@@ -38,6 +37,7 @@ import {
 import { type GeneratedRow, generateRows } from './generate-rows.js';
 import type { PreparedDataset } from './prepare.js';
 import { encodeText, retokenize, type TargetTokens, targetTokensOf } from './retokenize.js';
+import { rewardLogits } from './reward-scorer.js';
 import type { BehaviorSample } from './shard-file.js';
 import { sameTokenizer } from './tokenizers.js';
 
@@ -121,24 +121,20 @@ function tokenAccuracy(target: LanguageModel, samples: TargetTokens[], eosId: nu
   return total === 0 ? 0 : hits / total;
 }
 
-/**
- * R's scores of `attribute` on π's rows, read through R's tokenizer: π's own ids when R shares
- * π's tokenizer, else π's text re-encoded (with the special tokens R was trained with).
- */
+/** R's scores of `attribute` on π's rows, made by π's `tokenizer` (R reads them its way). */
 function rewardOfRows(
   prepared: PreparedDataset,
   rows: GeneratedRow[],
   tokenizer: TextTokenizer,
   attributeIndex: number,
 ): Float64Array {
-  const { reward, rewardTokenizer } = prepared;
-  const same = sameTokenizer(tokenizer, rewardTokenizer);
-  const inputs = rows.map((r) =>
-    same ? r.words : encodeText(rewardTokenizer, tokenizer.decode(r.words)),
-  );
   return rewardModelScores(
-    classify(reward, inputs, rewardTokenizer.eosId),
-    reward.numClasses,
+    rewardLogits(
+      prepared,
+      rows.map((r) => r.words),
+      tokenizer,
+    ),
+    prepared.reward.numClasses,
     attributeIndex,
     'probability',
   );
@@ -192,7 +188,7 @@ function greedyReward(
   });
   const words = generatedRows(gen, tokenizer.eosId).map((r) => r.words);
   return rewardModelScores(
-    classify(reward, words, tokenizer.eosId),
+    rewardLogits(prepared, words),
     reward.numClasses,
     attributeIndex,
     'probability',
@@ -304,7 +300,7 @@ export function evaluateTarget(
     // Acc: β's likelihood of what π wrote.
     const acc = scoreSequences(behavior, gen.ids, gen.mask, B, likelihood);
     const words = generatedRows(gen, tokenizer.eosId).map((r) => r.words);
-    const logits = classify(reward, words, tokenizer.eosId);
+    const logits = rewardLogits(prepared, words);
     const r = rewardModelScores(logits, reward.numClasses, attributeIndex, 'probability');
     chunk.forEach((prefix, b) => {
       perAcc.push(acc[b] as number);

@@ -13,12 +13,15 @@
  * const { results } = await runSweep(ctx, spec, cells);
  * ```
  */
+
+export { type BertReward, prepareBertReward, RewardModelError } from './bert-reward.js';
 export {
   planShards,
   runShard,
   sampleBehavior,
   trainingPrefixes,
 } from './bootstrap.js';
+export { checkpointIdentity } from './checkpoint-identity.js';
 export { buildEvalSet } from './eval-set.js';
 export { type EvalExample, type EvalResult, type EvalSet, evaluateTarget } from './evaluate.js';
 export { type GeneratedRow, generateRows } from './generate-rows.js';
@@ -55,6 +58,7 @@ export {
   targetTokensOf,
   tokenizerIdentity,
 } from './retokenize.js';
+export { bertInput, type RewardTextInput, rewardLogits } from './reward-scorer.js';
 export { type DatasetSummary, runSweep, type SweepRun } from './run-sweep.js';
 export {
   type BehaviorSample,

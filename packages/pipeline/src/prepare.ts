@@ -1,8 +1,11 @@
 /**
  * Stage `prepare`: a dataset's tokenizer, behaviour LM β and reward model R, each loaded from the
  * store when its content address exists, else from the checkpoint the spec names, else trained
- * on the dataset's training split and stored.
+ * on the dataset's training split and stored. A BERT R is fine-tuned from its checkpoint
+ * (bert-reward.ts).
  */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CLASSIFIER_PRESETS, createRng, type ResolvedDataset, type SweepSpec } from '@rdlab/core';
 import { type LoadedDataset, loadDataset, type TextRecord } from '@rdlab/data';
 import {
@@ -14,6 +17,7 @@ import {
   loadLanguageModelCheckpoint,
   presetConfig,
   pretrainLanguageModel,
+  type RewardClassifier,
   randomClassifier,
   randomLanguageModel,
   saveClassifier,
@@ -25,8 +29,10 @@ import {
 } from '@rdlab/ml';
 import { behaviorKey, rewardKey, tokenizerKey } from '@rdlab/plan';
 import { directoryComplete, getDirectory, putDirectory } from '@rdlab/store';
+import { prepareBertReward } from './bert-reward.js';
 import { checkpointPath, withScratch } from './local-files.js';
 import type { StageContext } from './ports.js';
+import type { RewardTextInput } from './reward-scorer.js';
 import { loadCheckpointTokenizer } from './tokenizers.js';
 
 export interface PreparedDataset {
@@ -36,10 +42,10 @@ export interface PreparedDataset {
   classes: string[];
   /** β's tokenizer: its checkpoint's own, else the in-house BPE (see tokenizers.ts). */
   tokenizer: TextTokenizer;
-  /** The tokenizer R reads text with (the CNN R reads β's). */
-  rewardTokenizer: TextTokenizer;
   behavior: LanguageModel;
-  reward: TextClassifier;
+  reward: RewardClassifier;
+  /** How a BERT R reads text; null for the CNN, which reads β's ids (see reward-scorer.ts). */
+  rewardText: RewardTextInput | null;
   keys: { tokenizer: string; behavior: string; reward: string };
   /** Reward-model accuracy on the evaluation split (null when loaded from a foreign checkpoint). */
   rewardAccuracy: number | null;
@@ -269,6 +275,22 @@ export async function prepare(
   keys.behavior = behaviorKey(spec, dataset, keys.tokenizer);
   keys.reward = rewardKey(spec, dataset, keys.tokenizer, data.classes);
   const behavior = await prepareBehavior(ctx, spec, data, tokenizer, keys.behavior);
+  const rewardRef = spec.rewardModel.model.checkpoint;
+  if (rewardRef !== undefined && !(await isCnnCheckpoint(ctx, rewardRef))) {
+    const bert = await prepareBertReward(ctx, spec, dataset, data, rewardRef);
+    keys.reward = bert.key;
+    return {
+      dataset,
+      data,
+      classes: bert.classes,
+      tokenizer,
+      behavior,
+      reward: bert.classifier,
+      rewardText: bert.text,
+      keys,
+      rewardAccuracy: bert.accuracy,
+    };
+  }
   const { reward, classes, accuracy } = await prepareReward(
     ctx,
     spec,
@@ -281,12 +303,18 @@ export async function prepare(
     data,
     classes,
     tokenizer,
-    rewardTokenizer: tokenizer,
     behavior,
     reward,
+    rewardText: null,
     keys,
     rewardAccuracy: accuracy,
   };
+}
+
+/** An rdlab CNN checkpoint (a local folder with classifier.json); any other is a BERT folder. */
+async function isCnnCheckpoint(ctx: StageContext, ref: string): Promise<boolean> {
+  if (/^(https?|s3):\/\//.test(ref)) return false;
+  return (await stat(join(checkpointPath(ctx, ref), 'classifier.json')).catch(() => null)) !== null;
 }
 
 export function disposePrepared(prepared: PreparedDataset): void {

@@ -15,6 +15,7 @@
  */
 export {
   behaviorKey,
+  bertRewardKey,
   cellPrefix,
   cellResultKey,
   datasetContent,
@@ -60,6 +61,13 @@ export {
   formatPlan,
   secondsOnWorkers,
 } from './plan-format.js';
+export {
+  bertForwardFlopsPerToken,
+  bertParameterCount,
+  type RewardCost,
+  type RewardFamily,
+  rewardCost,
+} from './reward-cost.js';
 export {
   type Measurement,
   parseThroughputRows,

@@ -45,6 +45,21 @@ export function rewardKey(
   return `reward-models/${short({ dataset: datasetContent(dataset), tokenizer, classes, model: spec.rewardModel.model, training: spec.rewardModel.model.checkpoint ? null : spec.rewardModel.training })}`;
 }
 
+/**
+ * A BERT reward model fine-tuned on a dataset: keyed by the checkpoint's content (`identity`: its
+ * config, weights and tokenizer files, so a re-uploaded checkpoint under the same reference is a
+ * new R), the dataset and its class order, and the fine-tuning settings with their seed. Not by
+ * β or its tokenizer: R reads text, so every β and every cell on the dataset shares it.
+ */
+export function bertRewardKey(
+  spec: SweepSpec,
+  dataset: ResolvedDataset,
+  classes: string[],
+  checkpoint: { reference: string; identity: string },
+): string {
+  return `reward-models/bert-${short({ format: 1, dataset: datasetContent(dataset), classes, checkpoint, finetune: spec.rewardModel.finetune ?? null })}`;
+}
+
 /** What a behaviour sample depends on besides its prefix range. */
 export function samplingContent(
   spec: SweepSpec,

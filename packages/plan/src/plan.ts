@@ -33,8 +33,6 @@
  */
 import {
   type Cell,
-  CLASSIFIER_PRESET_NAMES,
-  CLASSIFIER_PRESETS,
   DATASET_FORMATS,
   type DecoderConfig,
   gpt2ParameterCount,
@@ -53,7 +51,11 @@ import {
   memoryEngineOf,
   memoryProblems,
 } from './memory.js';
+import { presetFromName } from './preset-name.js';
+import { type RewardCost, rewardCost } from './reward-cost.js';
 import { THROUGHPUTS, type Throughput } from './throughputs.js';
+
+export { presetFromName } from './preset-name.js';
 
 export const PLAN_STAGES = ['prepare', 'bootstrap', 'train', 'evaluate'] as const;
 export type PlanStage = (typeof PLAN_STAGES)[number];
@@ -63,6 +65,11 @@ export interface WorkFlops {
   train: number;
   forward: number;
   decode: number;
+  /**
+   * R's work (training or fine-tuning it, and scoring with it): priced at `trainFlops` of the
+   * engine R runs on, which for a BERT R on a cuda worker is the CPU native engine's.
+   */
+  reward: number;
 }
 
 export interface StagePlan {
@@ -133,32 +140,7 @@ export function thousands(n: number): string {
 
 const epochsOf = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-
-/**
- * The preset a checkpoint name names (`…/gpt2`, `gpt2-large-finetuned`): the match that starts
- * first, the longest there, as a whole word. Hugging Face's own names map to theirs, and GPT-2 XL,
- * which no preset has, to none.
- */
-export function presetFromName<P extends string>(
-  checkpoint: string,
-  presets: readonly P[],
-  aliases: Record<string, P | null> = {},
-): P | null {
-  const base = (checkpoint.replace(/\/+$/, '').split('/').pop() ?? '').toLowerCase();
-  let best: { at: number; length: number; preset: P | null } | null = null;
-  const names: Array<[string, P | null]> = [
-    ...presets.map((p): [string, P] => [p, p]),
-    ...Object.entries(aliases),
-  ];
-  for (const [name, preset] of names) {
-    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const at = base.search(new RegExp(`(?<![a-z0-9])${escaped}(?![a-z0-9])`));
-    if (at < 0) continue;
-    if (!best || at < best.at || (at === best.at && name.length > best.length))
-      best = { at, length: name.length, preset };
-  }
-  return best?.preset ?? null;
-}
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 const LM_ALIASES: Record<string, LmPreset | null> = {
   'gpt2-small': 'gpt2',
@@ -206,24 +188,8 @@ function targetSize(spec: SweepSpec, targetName: string, behavior: LmSize): LmSi
   return lmSize(target.model);
 }
 
-/** R's compute weights (convolutions and output layer) and where they come from. */
-function rewardSize(spec: SweepSpec, classes: number): { n: number | null; source: string } {
-  const { model } = spec.rewardModel;
-  const preset =
-    model.preset ?? presetFromName(model.checkpoint ?? '', CLASSIFIER_PRESET_NAMES) ?? null;
-  if (preset === null)
-    return { n: null, source: `unknown size: '${model.checkpoint}' names no preset` };
-  const c = CLASSIFIER_PRESETS[preset];
-  const conv = sum(c.kernelSizes.map((k) => k * c.embedDim * c.filters + c.filters));
-  const n = conv + c.kernelSizes.length * c.filters * classes + classes;
-  return {
-    n,
-    source: model.preset ? `preset ${preset}` : `preset ${preset}, from the checkpoint's name`,
-  };
-}
-
-const zero = (): WorkFlops => ({ train: 0, forward: 0, decode: 0 });
-const total = (w: WorkFlops) => w.train + w.forward + w.decode;
+const zero = (): WorkFlops => ({ train: 0, forward: 0, decode: 0, reward: 0 });
+const total = (w: WorkFlops) => w.train + w.forward + w.decode + w.reward;
 
 /** The compute plan of `cells` of `spec` (see the module comment for the cost model). */
 export function planSweep(
@@ -275,14 +241,15 @@ export function planSweep(
   const prepare = zero();
   let prepareJobs = 0;
   let prepareLowerBound = false;
-  let rewardParameters: { n: number | null; source: string } | null = null;
+  let reward: RewardCost | null = null;
   for (const d of datasets) {
     const format = DATASET_FORMATS[d.format ?? 'builtin'].attributes;
     const classes = format === null ? d.attributes.length : Object.keys(format).length;
-    const R = rewardSize(spec, classes);
-    rewardParameters ??= R;
+    const R = rewardCost(spec, classes);
+    reward ??= R;
     const trainsBehavior = spec.behavior.model.preset !== undefined;
-    const trainsReward = spec.rewardModel.model.preset !== undefined;
+    const finetunes = R?.family === 'bert' && spec.rewardModel.finetune !== false;
+    const trainsReward = spec.rewardModel.model.preset !== undefined || finetunes;
     if (trainsBehavior && spec.behavior.tokenizer.checkpoint === undefined)
       assumptions.add(
         'training the BPE tokenizer is not in the estimate (one pass over the training text, minutes)',
@@ -301,29 +268,40 @@ export function planSweep(
       const { epochs: e, sentencesPerAttribute } = spec.behavior.training;
       prepare.train += 6 * Nb * sentences(sentencesPerAttribute) * e * T;
     }
-    if (trainsReward && R.n !== null) {
+    if (trainsReward && R !== null && R.family === 'cnn') {
       const { epochs: e, sentencesPerAttribute } = spec.rewardModel.training;
       // R reads whole sentences (up to its own maxLength); the lower bound counts T tokens each.
-      const L =
-        sentencesPerAttribute > 0
-          ? CLASSIFIER_PRESETS[spec.rewardModel.model.preset ?? 'cnn'].maxLength
-          : T;
-      prepare.train += 6 * R.n * sentences(sentencesPerAttribute) * e * L;
+      const L = sentencesPerAttribute > 0 ? R.trainingTokens : T;
+      prepare.reward += 6 * R.parameters * sentences(sentencesPerAttribute) * e * L;
+    }
+    const finetune = spec.rewardModel.finetune;
+    if (finetunes && R !== null && finetune) {
+      // Every epoch up to the cap (early stopping usually ends sooner: an upper bound), each
+      // sentence at R's maxLength; the held-out accuracy after each epoch is left out.
+      prepare.reward +=
+        3 *
+        R.trainingForwardPerSequence *
+        sentences(finetune.sentencesPerAttribute) *
+        finetune.epochs;
+      assumptions.add(
+        `R (BERT) fine-tuning: ${finetune.epochs} epochs at most (early stopping with patience ${finetune.patience} usually ends sooner), ${R.trainingTokens} tokens per sentence, 3× the forward FLOPs; its held-out evaluation each epoch is not counted`,
+      );
     }
   }
-  const Nr = rewardParameters?.n ?? null;
   models.push({
     role: 'reward',
     name: spec.rewardModel.model.preset ?? spec.rewardModel.model.checkpoint ?? 'R',
-    parameters: Nr,
-    source: rewardParameters?.source ?? 'unused',
+    parameters: reward?.parameters ?? null,
+    source: reward?.source ?? 'unused',
   });
-  const rewardUnknown = rewardParameters !== null && Nr === null;
-  if (rewardUnknown)
+  const Rn = reward?.parameters ?? 0;
+  // R's forward FLOPs per scored β sample (at β's T tokens for the CNN, R's own for BERT).
+  const Rs = reward?.forwardPerSequence ?? 0;
+  const bertReward = reward?.family === 'bert';
+  if (bertReward)
     assumptions.add(
-      `R (${spec.rewardModel.model.checkpoint}) has an unknown size: its forward passes are left out (a CNN costs far less than the LMs); bootstrap and evaluate are lower bounds`,
+      `R (BERT): ${thousands(Rs / (reward?.tokens ?? 1))} forward FLOPs per token over ${reward?.tokens} WordPiece tokens per sample (2·12·L·C² + 4·L·T·C); memory ${gib(16 * Rn)} while fine-tuning (fp32 weights, gradients, Adam m, v), ${gib(4 * Rn)} frozen in every cell. The CUDA engine has no BERT: on cuda workers R is fine-tuned and scores on the CPU native engine, priced at native's measured rate and held in host memory`,
     );
-  const Rn = Nr ?? 0;
 
   // bootstrap: per (dataset, attribute), P × K samples from β scored by R, and the held-out
   // evaluation set (one β sample per evaluation prefix).
@@ -336,8 +314,9 @@ export function planSweep(
       ? null
       : {
           train: 0,
-          forward: 2 * Rn * (samples + E * pairs.length) * T,
+          forward: 0,
           decode: 2 * Nb * (samples + E * pairs.length) * generated,
+          reward: Rs * (samples + E * pairs.length),
         };
 
   // train: per cell, epochs × steps of B × T tokens through π.
@@ -352,7 +331,12 @@ export function planSweep(
   const targetSizes = cells.map((c) => targetN.get(c.target) ?? null);
   const known = targetSizes.every((n) => n !== null);
   const train: WorkFlops | null = known
-    ? { train: sum(targetSizes.map((n) => 6 * (n ?? 0) * tokensPerCell)), forward: 0, decode: 0 }
+    ? {
+        train: sum(targetSizes.map((n) => 6 * (n ?? 0) * tokensPerCell)),
+        forward: 0,
+        decode: 0,
+        reward: 0,
+      }
     : null;
 
   // evaluate: epochs + 1 times per cell: π's greedy generations from E held-out prefixes, scored
@@ -365,9 +349,8 @@ export function planSweep(
       ? targetSizes.reduce<WorkFlops>((w, n) => {
           const Np = n ?? 0;
           w.decode += (epochs + 1) * 2 * Np * E * generated + epochs * 2 * Np * S * generated;
-          w.forward +=
-            (epochs + 1) * (2 * Nb * E * T + 2 * Rn * E * T + 2 * Np * E * T) +
-            epochs * (2 * Rn * S * T + 2 * Np * S * T);
+          w.forward += (epochs + 1) * (2 * Nb * E * T + 2 * Np * E * T) + epochs * 2 * Np * S * T;
+          w.reward += (epochs + 1) * Rs * E + epochs * Rs * S;
           return w;
         }, zero())
       : null;
@@ -390,14 +373,14 @@ export function planSweep(
       note:
         prepareJobs === 0
           ? 'β and R come from checkpoints: nothing to train'
-          : `pretrain ${[spec.behavior.model.preset ? `β (${epochsOf(spec.behavior.training.epochs)})` : '', spec.rewardModel.model.preset ? `R (${epochsOf(spec.rewardModel.training.epochs)})` : ''].filter(Boolean).join(' and ')} per dataset`,
+          : `pretrain ${[spec.behavior.model.preset ? `β (${epochsOf(spec.behavior.training.epochs)})` : '', spec.rewardModel.model.preset ? `R (${epochsOf(spec.rewardModel.training.epochs)})` : '', bertReward && spec.rewardModel.finetune ? `fine-tune R (BERT, ≤ ${epochsOf(spec.rewardModel.finetune.epochs)})` : ''].filter(Boolean).join(' and ')} per dataset`,
     },
     {
       stage: 'bootstrap',
       jobs: shards,
       flops: bootstrap ? total(bootstrap) : null,
       byKind: bootstrap,
-      lowerBound: rewardUnknown,
+      lowerBound: false,
       note: `${pairs.length} × ${thousands(P)} prefixes × ${K} samples of ${generated} new tokens from β, scored by R; plus ${thousands(E)} held-out samples per attribute`,
     },
     {
@@ -413,18 +396,25 @@ export function planSweep(
       jobs: cells.length,
       flops: evaluate ? total(evaluate) : null,
       byKind: evaluate,
-      lowerBound: rewardUnknown,
+      lowerBound: false,
       note: `${epochs + 1} per cell (before epoch 1 and after each): ${thousands(E)} held-out greedy generations scored by β and R${S > 0 ? `; after each epoch also ${thousands(S)} training samples` : ''}`,
     },
   ];
 
+  // The CUDA engine has no BERT: a cuda worker runs a BERT R on the native engine.
+  const nativeRate = throughputs.find((t) => t.backend === 'native')?.trainFlops.flopsPerS;
   const estimates = throughputs.map((t): BackendEstimate => {
+    const rewardRate =
+      bertReward && memoryEngineOf(t.backend, t.reference) === 'cuda' && nativeRate
+        ? nativeRate
+        : t.trainFlops.flopsPerS;
     const seconds = Object.fromEntries(
       stages.map((s) => [
         s.stage,
         s.byKind
           ? (s.byKind.train + s.byKind.forward) / t.trainFlops.flopsPerS +
-            s.byKind.decode / t.decodeFlops.flopsPerS
+            s.byKind.decode / t.decodeFlops.flopsPerS +
+            s.byKind.reward / rewardRate
           : null,
       ]),
     ) as Record<PlanStage, number | null>;
@@ -465,7 +455,8 @@ export function planSweep(
         behavior: behavior.config,
         target: size.config,
         trainable: resolved?.freezeAllButLastBlock ? 'last-block' : 'all',
-        rewardParameters: Rn,
+        // A BERT R on a cuda worker lives in host memory (the native engine), not the GPU's.
+        rewardParameters: bertReward && engine === 'cuda' ? 0 : Rn,
         batchSize: B,
         maxLength: T,
       });

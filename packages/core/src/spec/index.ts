@@ -32,6 +32,8 @@ export {
   type EvaluationMetric,
   type EvaluationSpec,
   type LmModelRef,
+  type RewardFinetune,
+  rewardFinetuneSchema,
   SAMPLES_PER_EPOCH,
   type SamplesPerEpoch,
   type SweepSpec,

@@ -129,16 +129,82 @@ export const behaviorSchema = strict({
   training: pretraining.prefault({}),
 });
 
+/**
+ * How a BERT reward model is fine-tuned from its pretrained checkpoint, per dataset: the authors'
+ * `code/finetune_BERT.py` with its settings in `params/<dataset>/bert` (CHLEE-Leo/Reward-Dropout, as issue
+ * 21 reports them; the repository could not be read here).
+ */
+export const rewardFinetuneSchema = strict({
+  /**
+   * Most passes over the training split; early stopping usually ends it sooner. The authors' cap
+   * is not in what issue 21 reports: rdlab chose 100. @defaultValue 100
+   */
+  epochs: positiveInt().default(100),
+  /** Adam learning rate (`finetune_BERT.py`, `params/<dataset>/bert`). @defaultValue 5e-6 */
+  learningRate: positive().default(5e-6),
+  /** Sentences per step (`params/<dataset>/bert`). @defaultValue 256 */
+  batchSize: positiveInt().default(256),
+  /**
+   * Epochs without a better held-out accuracy before stopping; the best epoch's weights are kept
+   * (`finetune_BERT.py`'s early stopping). @defaultValue 5
+   */
+  patience: positiveInt().default(5),
+  /**
+   * WordPiece tokens per input, [CLS] and [SEP] included; longer texts are cut. The authors pass
+   * `--max_len` on the command line (its value is not in their repository). rdlab chose 64: β's
+   * samples are at most `training.maxLength` (30) tokens, which WordPiece splits into about as
+   * many (≤ 1.5×) plus two specials, so 64 scores every sample whole, and the rare longer
+   * training sentence loses only its tail. @defaultValue 64
+   */
+  maxLength: z.number().int().min(3).max(512).default(64),
+  /** Training sentences per attribute; 0 means all of them. @defaultValue 0 */
+  sentencesPerAttribute: z.number().int().min(0).default(0),
+  /** Seed of the shuffle, the head's init and the dropout masks. @defaultValue 0 */
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
+});
+
+export type RewardFinetune = z.output<typeof rewardFinetuneSchema>;
+
 export const rewardModelSchema = strict({
-  /** A classifier preset, or a checkpoint directory. @defaultValue { preset: 'cnn' } */
+  /**
+   * A CNN preset trained on the dataset (`training`), or a checkpoint: a Hugging Face BERT folder
+   * (local, `s3://`, `https://`; fine-tuned per dataset by `finetune`), or an rdlab CNN
+   * checkpoint (a folder with classifier.json, loaded as it is). @defaultValue { preset: 'cnn' }
+   */
   model: strict({
     preset: z.enum(CLASSIFIER_PRESET_NAMES).optional(),
     checkpoint: nonEmpty().optional(),
   })
     .superRefine(exactlyOneOf('preset', 'checkpoint'))
     .default({ preset: 'cnn' }),
+  /** How a CNN preset is trained on the training split. */
   training: pretraining.prefault({}),
-});
+  /**
+   * BERT checkpoints only: how R is fine-tuned per dataset, or `false` to score with the
+   * checkpoint's own head as it is. @defaultValue the authors' recipe (see {@link rewardFinetuneSchema})
+   */
+  finetune: z.union([z.literal(false), rewardFinetuneSchema]).optional(),
+})
+  .superRefine((reward, ctx) => {
+    if (reward.finetune !== undefined && reward.model.preset !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['finetune'],
+        input: reward.finetune,
+        message: `applies to BERT checkpoints; preset '${reward.model.preset}' is trained by 'training'`,
+      });
+  })
+  // Filled for checkpoints only: preset specs keep the exact settings, hence cell ids, they had.
+  .transform((reward) =>
+    reward.model.checkpoint !== undefined && reward.finetune === undefined
+      ? { ...reward, finetune: rewardFinetuneSchema.parse({}) }
+      : reward,
+  );
 
 export const TARGET_INITS = ['behavior', 'random', 'pretrained'] as const;
 export type TargetInit = (typeof TARGET_INITS)[number];

@@ -14,9 +14,12 @@ import {
   type BertConfig,
   bertConfigFromJson,
   bertConfigJson,
+  bertParameterName,
   bertParameterShapes,
   initBertParameters,
 } from './config.js';
+
+export { bertParameterName } from './config.js';
 
 /** What {@link readBertCheckpoint} found. */
 export interface BertCheckpoint {
@@ -45,19 +48,6 @@ export interface ReadBertOptions extends CheckpointSourceOptions {
 const IGNORED = /(^|\.)position_ids$|^cls\.|^bert\.cls\./;
 // Parameters a checkpoint may lack: the head (and the pooler, which some encoder-only files drop).
 const INITIALISABLE = /^(classifier|bert\.pooler)\./;
-
-/**
- * The parameter name of a stored tensor: TF-era LayerNorm `gamma`/`beta` (bert-base-uncased's own
- * file) read as `weight`/`bias`, and keys without BertModel's `bert.` prefix (a bare BertModel
- * save) given it; `classifier.*` keeps none.
- */
-export function bertParameterName(key: string): string {
-  let name = key
-    .replace(/(LayerNorm)\.gamma$/, '$1.weight')
-    .replace(/(LayerNorm)\.beta$/, '$1.bias');
-  if (!name.startsWith('bert.') && !name.startsWith('classifier.')) name = `bert.${name}`;
-  return name;
-}
 
 /** Reads config.json and the tensors, checks every shape against the config. */
 export async function readBertCheckpoint(

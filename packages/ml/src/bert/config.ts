@@ -160,6 +160,19 @@ function layerShapes(l: number, C: number, F: number): Array<[string, number[]]>
 }
 
 /**
+ * The parameter name of a stored tensor: TF-era LayerNorm `gamma`/`beta` (bert-base-uncased's own
+ * file) read as `weight`/`bias`, and keys without BertModel's `bert.` prefix (a bare BertModel
+ * save) given it; `classifier.*` keeps none.
+ */
+export function bertParameterName(key: string): string {
+  let name = key
+    .replace(/(LayerNorm)\.gamma$/, '$1.weight')
+    .replace(/(LayerNorm)\.beta$/, '$1.bias');
+  if (!name.startsWith('bert.') && !name.startsWith('classifier.')) name = `bert.${name}`;
+  return name;
+}
+
+/**
  * Every parameter of BertForSequenceClassification by its checkpoint name and shape, in the
  * order of the native engine's flat buffer (native/src/bert.cc). Linear weights are [out, in].
  */

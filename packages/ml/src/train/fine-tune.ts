@@ -23,6 +23,11 @@ export interface FineTuneOptions {
   /** Right padding's id (BERT: config.pad_token_id); padded positions are masked out. @defaultValue 0 */
   padId?: number;
   onStep?: (progress: TrainingProgress) => void;
+  /**
+   * Called after each epoch with its mean loss; returning `false` stops there (early stopping on a
+   * held-out score, which the caller measures).
+   */
+  onEpoch?: (epoch: number, loss: number) => boolean | undefined;
 }
 
 /** The authors' learning rate for fine-tuning the BERT reward model. */
@@ -67,6 +72,7 @@ export function fineTuneClassifier(
       options.onStep?.({ epoch, step, stepsPerEpoch: batches.length, loss });
     });
     epochLosses.push(sum / Math.max(1, batches.length));
+    if (options.onEpoch?.(epoch, epochLosses[epoch] as number) === false) break;
   }
   return { epochLosses };
 }
