@@ -255,6 +255,41 @@ export function trainingMetrics(
   };
 }
 
+/**
+ * What both evaluation paths gather per prefix — Acc, Reward, the texts for BLEU/ROUGE/METEOR
+ * and the first examples — and the result they make of it.
+ */
+function evalCollector(exampleCount: number) {
+  const perAcc: number[] = [];
+  const perReward: number[] = [];
+  const hypotheses: string[] = [];
+  const references: string[] = [];
+  const examples: EvalExample[] = [];
+  return {
+    add(example: EvalExample): void {
+      perAcc.push(example.acc);
+      perReward.push(example.reward);
+      hypotheses.push(example.generation);
+      references.push(example.reference);
+      if (examples.length < exampleCount) examples.push(example);
+    },
+    result(tokenAccuracy: number): EvalResult {
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+      const accMean = mean(perAcc);
+      const rewardMean = mean(perReward);
+      return {
+        acc: accMean,
+        reward: rewardMean,
+        accPlusReward: accMean + rewardMean,
+        tokenAccuracy,
+        ...textMetrics(hypotheses, references),
+        perSample: { acc: perAcc, reward: perReward },
+        examples,
+      };
+    },
+  };
+}
+
 export function evaluateTarget(
   target: LanguageModel,
   prepared: PreparedDataset,
@@ -279,11 +314,7 @@ export function evaluateTarget(
   const likelihood: LikelihoodKind = spec.training.likelihood;
   const { prefixLength: p, maxLength: T } = spec.training;
   const attributeIndex = prepared.classes.indexOf(attribute);
-  const perAcc: number[] = [];
-  const perReward: number[] = [];
-  const hypotheses: string[] = [];
-  const references: string[] = [];
-  const examples: EvalExample[] = [];
+  const collected = evalCollector(evaluation.examples);
   for (let start = 0; start < evalSet.prefixes.length; start += CHUNK) {
     const chunk = evalSet.prefixes.slice(start, start + CHUNK);
     const B = chunk.length;
@@ -303,36 +334,16 @@ export function evaluateTarget(
     const logits = rewardLogits(prepared, words);
     const r = rewardModelScores(logits, reward.numClasses, attributeIndex, 'probability');
     chunk.forEach((prefix, b) => {
-      perAcc.push(acc[b] as number);
-      perReward.push(r[b] as number);
-      const hypothesis = tokenizer.decode(words[b] as Int32Array).trim();
-      const reference = tokenizer.decode(prefix.sentenceIds).trim();
-      hypotheses.push(hypothesis);
-      references.push(reference);
-      if (examples.length < evaluation.examples) {
-        examples.push({
-          prefix: tokenizer.decode(prefix.ids).trim(),
-          generation: hypothesis,
-          reference,
-          acc: acc[b] as number,
-          reward: r[b] as number,
-        });
-      }
+      collected.add({
+        prefix: tokenizer.decode(prefix.ids).trim(),
+        generation: tokenizer.decode(words[b] as Int32Array).trim(),
+        reference: tokenizer.decode(prefix.sentenceIds).trim(),
+        acc: acc[b] as number,
+        reward: r[b] as number,
+      });
     });
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const text = textMetrics(hypotheses, references);
-  const accMean = mean(perAcc);
-  const rewardMean = mean(perReward);
-  return {
-    acc: accMean,
-    reward: rewardMean,
-    accPlusReward: accMean + rewardMean,
-    tokenAccuracy: tokenAccuracy(target, evalSet.behaviorSamples, tokenizer.eosId),
-    ...text,
-    perSample: { acc: perAcc, reward: perReward },
-    examples,
-  };
+  return collected.result(tokenAccuracy(target, evalSet.behaviorSamples, tokenizer.eosId));
 }
 
 /** {@link evaluateTarget} for a π whose tokenizer is not β's (see the module comment). */
@@ -348,11 +359,7 @@ function evaluateCrossTokenizer(
   const { tokenizer, behavior } = prepared;
   const evaluation: EvaluationSpec = spec.evaluation;
   const attributeIndex = prepared.classes.indexOf(attribute);
-  const perAcc: number[] = [];
-  const perReward: number[] = [];
-  const hypotheses: string[] = [];
-  const references: string[] = [];
-  const examples: EvalExample[] = [];
+  const collected = evalCollector(evaluation.examples);
   for (let start = 0; start < evalSet.prefixes.length; start += CHUNK) {
     const chunk = evalSet.prefixes.slice(start, start + CHUNK);
     // π's prefixes: β's prefix text in π's ids, as `retokenize` encodes a sample's prefix.
@@ -374,39 +381,21 @@ function evaluateCrossTokenizer(
     const acc = scoreSequences(behavior, ids, mask, chunk.length, spec.training.likelihood);
     const r = rewardOfRows(prepared, rows, targetTokenizer, attributeIndex);
     chunk.forEach((prefix, b) => {
-      perAcc.push(acc[b] as number);
-      perReward.push(r[b] as number);
-      const hypothesis = targetTokenizer.decode((rows[b] as GeneratedRow).words).trim();
-      const reference = tokenizer.decode(prefix.sentenceIds).trim();
-      hypotheses.push(hypothesis);
-      references.push(reference);
-      if (examples.length < evaluation.examples) {
-        examples.push({
-          prefix: tokenizer.decode(prefix.ids).trim(),
-          generation: hypothesis,
-          reference,
-          acc: acc[b] as number,
-          reward: r[b] as number,
-        });
-      }
+      collected.add({
+        prefix: tokenizer.decode(prefix.ids).trim(),
+        generation: targetTokenizer.decode((rows[b] as GeneratedRow).words).trim(),
+        reference: tokenizer.decode(prefix.sentenceIds).trim(),
+        acc: acc[b] as number,
+        reward: r[b] as number,
+      });
     });
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const text = textMetrics(hypotheses, references);
-  const accMean = mean(perAcc);
-  const rewardMean = mean(perReward);
   const own = targetTokensOf(evalSet.behaviorSamples, tokenizer, targetTokenizer);
-  return {
-    acc: accMean,
-    reward: rewardMean,
-    accPlusReward: accMean + rewardMean,
-    tokenAccuracy: tokenAccuracy(
+  return collected.result(
+    tokenAccuracy(
       target,
       evalSet.behaviorSamples.map((s) => own?.get(s) ?? s),
       targetTokenizer.eosId,
     ),
-    ...text,
-    perSample: { acc: perAcc, reward: perReward },
-    examples,
-  };
+  );
 }
