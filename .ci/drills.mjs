@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testEnv } from './loopback-env.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const EXTRA_FILES = ['apps/scheduler/test/faults.test.ts'];
@@ -54,7 +55,7 @@ const run = spawnSync(
     ...flags,
     ...files,
   ],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, RDLAB_DRILLS: 'full' } },
+  { cwd: root, stdio: 'inherit', env: testEnv({ RDLAB_DRILLS: 'full' }) },
 );
 const rows = existsSync(rowsFile)
   ? readFileSync(rowsFile, 'utf8')

@@ -88,8 +88,10 @@ describe('POST /v1/experiments with model references', { timeout: 60_000 }, () =
   });
 
   it('refuses a sweep whose cells fit no worker in limits.workerMemoryGiB', async () => {
+    // β by the paper's preset, so the check needs no bucket (a remote reference is fetched).
     const body = {
-      ...spec('s3://rdlab-models/opt-6.7b'),
+      ...spec('unused'),
+      behavior: { model: { preset: 'opt-6.7b' } },
       targets: [{ model: { preset: 'gpt2' }, init: 'random' }],
       limits: { workerMemoryGiB: 8 },
     };
