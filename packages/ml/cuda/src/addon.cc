@@ -98,10 +98,11 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
                         InstanceMethod("setAdam", &CudaGpt2Wrap::SetAdam), InstanceMethod("decoderNew", &CudaGpt2Wrap::DecoderNew),
                         InstanceMethod("decoderNext", &CudaGpt2Wrap::DecoderNext), InstanceMethod("decoderFree", &CudaGpt2Wrap::DecoderFree),
                         InstanceMethod("sample", &CudaGpt2Wrap::Sample), InstanceMethod("numParams", &CudaGpt2Wrap::NumParams),
-                        InstanceMethod("precision", &CudaGpt2Wrap::PrecisionName), InstanceMethod("dispose", &CudaGpt2Wrap::Dispose)});
+                        InstanceMethod("precision", &CudaGpt2Wrap::PrecisionName), InstanceMethod("dispose", &CudaGpt2Wrap::Dispose),
+                        InstanceMethod("trainingStateBytes", &CudaGpt2Wrap::TrainingStateBytes)});
   }
 
-  // new CudaGpt2(config, params: Float32Array, precision: 'fp32' | 'tf32' | 'bf16')
+  // new CudaGpt2(config, params: Float32Array, precision: 'fp32' | 'tf32' | 'bf16', frozen?: boolean)
   explicit CudaGpt2Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CudaGpt2Wrap>(info) {
     Napi::Env env = info.Env();
     auto c = info[0].As<Napi::Object>();
@@ -133,7 +134,8 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
     else if (p == "tf32") precision = rdlab_cuda::Precision::TF32;
     else if (p == "bf16") precision = rdlab_cuda::Precision::BF16;
     else throw Napi::RangeError::New(env, "precision '" + p + "': expected fp32, tf32 or bf16");
-    model_ = guarded(env, [&] { return Gpt2Engine::create(cfg, params, precision); });
+    const bool frozen = info.Length() > 3 && info[3].ToBoolean().Value();
+    model_ = guarded(env, [&] { return Gpt2Engine::create(cfg, params, precision, frozen); });
     vocab_ = cfg.V;
     positions_ = cfg.P;
   }
@@ -317,6 +319,9 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
   }
 
   Napi::Value NumParams(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)model(info.Env()).num_params()); }
+  Napi::Value TrainingStateBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), (double)model(info.Env()).training_state_bytes());
+  }
 
   Napi::Value PrecisionName(const Napi::CallbackInfo& info) {
     switch (model(info.Env()).precision()) {

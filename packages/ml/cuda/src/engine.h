@@ -59,8 +59,11 @@ struct SampleResult {
 class Gpt2Engine {
  public:
   virtual ~Gpt2Engine() = default;
-  // `params`: every tensor in gpt2ParameterShapes order (Hugging Face names), fp32.
-  static std::unique_ptr<Gpt2Engine> create(const Config& config, const float* params, Precision precision);
+  // `params`: every tensor in gpt2ParameterShapes order (Hugging Face names), fp32. `frozen`: for
+  // sampling and scoring only (β): backward, Adam and the gradient / Adam copies throw. Either way
+  // the gradient and Adam buffers (3× the parameters, fp32) are allocated, zeroed, on the first
+  // backward, Adam step or set_adam, so a model that is never trained holds weights and activations only.
+  static std::unique_ptr<Gpt2Engine> create(const Config& config, const float* params, Precision precision, bool frozen = false);
   // The checkpoint's count (unpadded vocabulary), as native/src/gpt2.h counts it.
   static size_t parameter_count(const Config& c) {
     const size_t C = c.C, F = c.ffn();
@@ -72,6 +75,9 @@ class Gpt2Engine {
   virtual size_t num_params() const = 0;
   virtual size_t num_tensors() const = 0;
   virtual Precision precision() const = 0;
+  virtual bool frozen() const = 0;
+  // Bytes of GPU memory held by the gradient and Adam buffers (0 until the first training call).
+  virtual size_t training_state_bytes() const = 0;
 
   // Logits at every position [B, T, V] / at the last one [B, V].
   virtual void logits(const int32_t* ids, int B, int T, float* out) = 0;

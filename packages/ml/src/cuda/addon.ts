@@ -44,7 +44,13 @@ export interface CudaDeviceInfo {
 }
 
 export interface CudaAddon {
-  CudaGpt2: new (config: object, params: Float32Array, precision: string) => CudaGpt2Handle;
+  /** `frozen`: sampling and scoring only (no gradient or Adam buffers on the GPU; training throws). */
+  CudaGpt2: new (
+    config: object,
+    params: Float32Array,
+    precision: string,
+    frozen?: boolean,
+  ) => CudaGpt2Handle;
   deviceInfo(): CudaDeviceInfo;
   /** Square fp32 GEMM rate through cuBLAS (TF32 tensor cores when `tf32`), GFLOP/s. */
   sgemmGflops(n: number, seconds: number, tf32?: boolean): number;

@@ -13,7 +13,8 @@ export function loadCudaEngine(): Engine {
   const precision = cudaPrecision(); // a bad setting is the reason cuda does not start
   const addon = loadCudaAddon();
   return {
-    languageModel: (config, parameters) => new CudaGpt2(config, parameters, precision),
+    languageModel: (config, parameters, options) =>
+      new CudaGpt2(config, parameters, precision, options),
     classifier: tfjsEngine.classifier,
     matmulGflops: (n, seconds) => addon.sgemmGflops(n, seconds, precision === 'tf32'),
   };
