@@ -26,13 +26,6 @@
 #include "matmul.cuh"
 
 namespace rdlab_cuda {
-namespace {
-
-constexpr int THREADS = 256;
-constexpr int ROWS_PER_BLOCK = THREADS / 32;  // the warp-per-row kernels
-constexpr int MAX_CHUNKS = 64;                // column sums: row chunks of stage 1
-
-int grid_for(size_t n) { return ceil_div(n, THREADS); }
 
 // One cuBLAS handle per process, on the default stream (JavaScript calls one model at a time).
 cublasHandle_t blas_handle() {
@@ -43,6 +36,14 @@ cublasHandle_t blas_handle() {
   }();
   return handle;
 }
+
+namespace {
+
+constexpr int THREADS = 256;
+constexpr int ROWS_PER_BLOCK = THREADS / 32;  // the warp-per-row kernels
+constexpr int MAX_CHUNKS = 64;                // column sums: row chunks of stage 1
+
+int grid_for(size_t n) { return ceil_div(n, THREADS); }
 
 // Offsets of one layer's tensors in the device buffer (native/src/gpt2.h's LayerOffsets). GPT-2 has
 // the fused c_attn (qkvw [C, 3C]); OPT and XGLM keep q, k and v apart (qw, kw, vw [C, C]).
