@@ -177,19 +177,24 @@ function run(cmd, args) {
 console.log(
   `building cuda engine for sm_${arch} with ${toolkit.nvcc}, cuBLAS from ${dirname(cublasLib)}`,
 );
-const engineObject = join(buildDir, 'gpt2.o');
+// The decoders (gpt2.cu) and the BERT scorer (bert.cu), one object each.
+const engineObjects = [];
+for (const name of ['gpt2', 'bert']) {
+  const object = join(buildDir, `${name}.o`);
+  engineObjects.push(object);
+  run(toolkit.nvcc, [
+    '-std=c++17',
+    '-O3',
+    `-gencode=arch=compute_${arch},code=[sm_${arch},compute_${arch}]`,
+    '-Xcompiler=-fPIC,-Wall,-Wextra',
+    `-I${dirname(cublasHeader)}`,
+    '-c',
+    join(src, `${name}.cu`),
+    '-o',
+    object,
+  ]);
+}
 const addonObject = join(buildDir, 'addon.o');
-run(toolkit.nvcc, [
-  '-std=c++17',
-  '-O3',
-  `-gencode=arch=compute_${arch},code=[sm_${arch},compute_${arch}]`,
-  '-Xcompiler=-fPIC,-Wall,-Wextra',
-  `-I${dirname(cublasHeader)}`,
-  '-c',
-  join(src, 'gpt2.cu'),
-  '-o',
-  engineObject,
-]);
 run(cxx, [
   '-std=c++17',
   '-O2',
@@ -212,7 +217,7 @@ run(cxx, [
   '-shared',
   '-o',
   `${out}.tmp`,
-  engineObject,
+  ...engineObjects,
   addonObject,
   cudartStatic,
   cublasLib,

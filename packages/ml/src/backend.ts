@@ -31,15 +31,20 @@ async function loadEngine(name: BackendName): Promise<Engine> {
   switch (name) {
     case 'cuda': {
       const cuda = (await import('./cuda/index.js')).loadCudaEngine();
-      // The reward classifiers (CNN, BERT) stay on the CPU: the native engine's where it is
-      // built, else tfjs's.
+      // The CNN and a BERT being fine-tuned stay on the CPU: the native engine's where it is
+      // built, else tfjs's. A frozen BERT (R scoring) runs on the GPU (cuda/cuda-bert.ts).
       const cpu = await import('./native/index.js')
         .then((native) => native.loadNativeEngine())
         .catch(() => null);
       if (!(await startWasmBackend()))
         throw new Error('the wasm backend beneath the cuda engine did not start');
       return cpu
-        ? { ...cuda, classifier: cpu.classifier, sequenceClassifier: cpu.sequenceClassifier }
+        ? {
+            ...cuda,
+            classifier: cpu.classifier,
+            sequenceClassifier: (config, parameters, options) =>
+              (options?.frozen ? cuda : cpu).sequenceClassifier!(config, parameters, options),
+          }
         : cuda;
     }
     case 'native': {

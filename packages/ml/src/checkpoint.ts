@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { ClassifierConfig } from '@rdlab/core';
 import { classifierParameterShapes } from './classifier/params.js';
 import { createClassifier } from './classifiers.js';
-import type { LanguageModel, OptimizerState, TextClassifier } from './engine.js';
+import type { LanguageModel, LoadOptions, OptimizerState, TextClassifier } from './engine.js';
 import { readGpt2Checkpoint, writeGpt2Checkpoint } from './gpt2/checkpoint-files.js';
 import { createLanguageModel } from './models.js';
 import { readSafetensors, type TensorMap, writeSafetensors } from './safetensors.js';
@@ -74,17 +74,23 @@ export async function saveLanguageModel(
     await writeOptimizer(dir, model.getOptimizerState(), options.trainerState ?? {});
 }
 
-/** A GPT-2 directory: model, and the tokenizer and optimizer state when present. */
-export async function loadLanguageModelCheckpoint(dir: string): Promise<{
+/**
+ * A GPT-2 directory: model, and the tokenizer and optimizer state when present. `frozen` loads
+ * the model for sampling and scoring only and leaves the optimizer state on disk.
+ */
+export async function loadLanguageModelCheckpoint(
+  dir: string,
+  options: LoadOptions = {},
+): Promise<{
   model: LanguageModel;
   tokenizer: BpeTokenizer | null;
   trainerState: TrainerState | null;
 }> {
   const { config, parameters } = await readGpt2Checkpoint(dir);
-  const model = createLanguageModel(config, parameters);
+  const model = createLanguageModel(config, parameters, options);
   const tokenizer = await BpeTokenizer.load(dir).catch(() => null);
   const { optimizer, trainerState } = await readOptimizer(dir);
-  if (optimizer && optimizer.m.size > 0) model.setOptimizerState(optimizer);
+  if (optimizer && optimizer.m.size > 0 && !options.frozen) model.setOptimizerState(optimizer);
   return { model, tokenizer, trainerState };
 }
 

@@ -114,6 +114,11 @@ export interface LanguageModel {
   readonly config: DecoderConfig;
   /** The backend that computes it: `wasm`, `cpu`, `tensorflow`, `tensorflow-gpu`, `native`. */
   readonly backend: string;
+  /**
+   * Loaded for sampling and scoring only (β once trained): no gradient or Adam buffers are ever
+   * allocated, and `trainStep`, `gradientNorms` and `setOptimizerState` throw. Absent: trainable.
+   */
+  readonly frozen?: boolean;
   /** Logits at every position `[B, T, V]`: for parity checks, not for hot loops. */
   logits(batch: TokenBatch): Float32Array;
   /** log p(ids[b,t] | ids[b,<t]) `[B, T]`; entry t = 0 is 0. Teacher-forced, batched. */
@@ -205,8 +210,20 @@ export interface BertClassifier extends RewardClassifier {
  * What an engine's loader returns (`loadTfjsEngine`, `loadNativeEngine`, `loadCudaEngine`) and
  * backend.ts holds for the active backend: the factories and measurements that differ by engine.
  */
+/** How a model is loaded: `frozen` keeps no training state (see {@link LanguageModel.frozen}). */
+export interface LoadOptions {
+  frozen?: boolean;
+}
+
+/** The error every frozen model throws when asked to train. */
+export function frozenError(what: string, method: string): Error {
+  return new Error(
+    `${method}: the ${what} was loaded frozen (sampling and scoring only): it keeps no gradients or Adam state`,
+  );
+}
+
 export interface Engine {
-  languageModel(config: DecoderConfig, parameters: TensorMap): LanguageModel;
+  languageModel(config: DecoderConfig, parameters: TensorMap, options?: LoadOptions): LanguageModel;
   classifier(
     config: ClassifierConfig,
     vocabSize: number,

@@ -14,9 +14,12 @@ import type {
   EngineSampling,
   GradientNorms,
   LanguageModel,
+  LoadOptions,
+  OptimizerState,
   StepResult,
   TokenBatch,
 } from './engine.js';
+import { frozenError } from './engine.js';
 import { gpt2ParameterShapes } from './gpt2/params.js';
 import { NativeParameters, type ParameterHandle, unflatten } from './native/flat.js';
 import { ParameterOwner } from './parameter-owner.js';
@@ -38,6 +41,8 @@ export interface FlatGpt2Handle extends ParameterHandle {
     trainable: Uint8Array,
   ): number;
   getGrads(): Float32Array;
+  /** Bytes of gradient and Adam buffers held (0 until the first backward, and always when frozen). */
+  trainingStateBytes(): number;
   decoderNew(B: number): number;
   decoderNext(handle: number, ids: Int32Array, n: number, B: number): Float32Array;
   decoderFree(handle: number): void;
@@ -77,13 +82,16 @@ export abstract class FlatGpt2<H extends FlatGpt2Handle>
   abstract readonly backend: string;
   protected readonly parameters: NativeParameters<H>;
   protected trainable: Uint8Array;
+  readonly frozen: boolean;
 
   constructor(
     readonly config: DecoderConfig,
     parameters: TensorMap,
     open: (flat: Float32Array) => H,
+    options: LoadOptions = {},
   ) {
     super();
+    this.frozen = options.frozen ?? false;
     if (config.n_embd % config.n_head !== 0)
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
     const what = config.family && config.family !== 'gpt2' ? config.family.toUpperCase() : 'GPT-2';
@@ -105,6 +113,20 @@ export abstract class FlatGpt2<H extends FlatGpt2Handle>
 
   protected get handle(): H {
     return this.parameters.handle;
+  }
+
+  /** Bytes of gradient and Adam buffers the engine holds (0 for a frozen or untrained model). */
+  trainingStateBytes(): number {
+    return this.handle.trainingStateBytes();
+  }
+
+  protected refuseFrozen(method: string): void {
+    if (this.frozen) throw frozenError('language model', method);
+  }
+
+  override setOptimizerState(state: OptimizerState): void {
+    this.refuseFrozen('setOptimizerState');
+    super.setOptimizerState(state);
   }
 
   protected get shapes(): Array<[string, number[]]> {
@@ -165,6 +187,7 @@ export abstract class FlatGpt2<H extends FlatGpt2Handle>
     coefficients: Float64Array;
     tokenLogprobs: Float32Array;
   } {
+    this.refuseFrozen('gradientNorms');
     const { coef, tokenLogprobs, loss } = this.forwardBackward(batch, lossMask, coefficients);
     return {
       loss,
@@ -179,6 +202,7 @@ export abstract class FlatGpt2<H extends FlatGpt2Handle>
     lossMask: Float32Array,
     coefficients: CoefficientFn,
   ) {
+    this.refuseFrozen('trainStep');
     const { batchSize: B, length: T } = batch;
     if (lossMask.length !== B * T)
       throw new RangeError(`trainStep: lossMask has ${lossMask.length} entries, expected ${B * T}`);

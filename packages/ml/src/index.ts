@@ -112,6 +112,7 @@ export type {
   Engine,
   GradientNorms,
   LanguageModel,
+  LoadOptions,
   OptimizerState,
   RewardClassifier,
   StepResult,

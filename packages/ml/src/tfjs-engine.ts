@@ -29,7 +29,7 @@ function measureTfjsMatmulGflops(n = 512, seconds = 1): number {
 
 /** The tfjs engine; it computes on the current tfjs backend, whichever that is. */
 export const tfjsEngine: Engine = {
-  languageModel: (config, parameters) => new TfjsGpt2(config, parameters),
+  languageModel: (config, parameters, options) => new TfjsGpt2(config, parameters, options),
   classifier: (config, vocabSize, numClasses, parameters) =>
     new TfjsCnnClassifier(config, vocabSize, numClasses, parameters),
   sequenceClassifier: (config, parameters, options) =>

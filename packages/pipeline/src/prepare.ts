@@ -11,6 +11,7 @@ import { type LoadedDataset, loadDataset, type TextRecord } from '@rdlab/data';
 import {
   BpeTokenizer,
   classifierAccuracy,
+  createLanguageModel,
   type LabelledSequence,
   type LanguageModel,
   loadClassifierCheckpoint,
@@ -112,13 +113,17 @@ async function prepareBehavior(
   tokenizer: TextTokenizer,
   key: string,
 ): Promise<LanguageModel> {
+  // Once trained, β only samples (bootstrap) and scores (evaluation); `init: behavior` copies its
+  // parameters into a separate, trainable π (train.ts). So β is held frozen: no gradient or Adam
+  // buffers (3× its parameters) for the rest of the run, and any attempt to train it throws.
   const { model, training } = spec.behavior;
+  const frozen = { frozen: true };
   if (model.checkpoint)
-    return (await loadLanguageModelCheckpoint(checkpointPath(ctx, model.checkpoint))).model;
+    return (await loadLanguageModelCheckpoint(checkpointPath(ctx, model.checkpoint), frozen)).model;
   if (await directoryComplete(ctx.store, key)) {
     return withScratch(ctx, async (dir) => {
       await getDirectory(ctx.store, key, dir);
-      return (await loadLanguageModelCheckpoint(dir)).model;
+      return (await loadLanguageModelCheckpoint(dir, frozen)).model;
     });
   }
   const config = presetConfig(model.preset ?? 'small', tokenizer.vocabSize);
@@ -161,7 +166,10 @@ async function prepareBehavior(
     await saveLanguageModel(dir, behavior, { tokenizer, withOptimizer: false });
     await putDirectory(ctx.store, key, dir);
   });
-  return behavior;
+  // The same weights, frozen; the pretrained model's gradients and Adam moments are released.
+  const trained = createLanguageModel(behavior.config, behavior.getParameters(), frozen);
+  behavior.dispose();
+  return trained;
 }
 
 function labelled(

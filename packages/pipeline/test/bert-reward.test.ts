@@ -92,6 +92,8 @@ describe('a BERT reward model fine-tuned by the pipeline', () => {
     assert.deepEqual(metadata.classes, ['negative', 'positive']);
     const prepared = await prepare(context(root), first.spec, datasetOf(first.spec, 'demo'));
     try {
+      // β, loaded from the store after the run trained it, samples and scores only.
+      assert.equal(prepared.behavior.frozen, true);
       const words = samples.slice(0, 4).map((s) => s.tokens);
       const text = words.map((w) => prepared.tokenizer.decode(w));
       const wordpiece = await loadHfTokenizer(join(root, 'tiny-bert'));

@@ -11,7 +11,20 @@
 
 namespace {
 
+using rdlab_cuda::BertEngine;
 using rdlab_cuda::Gpt2Engine;
+
+rdlab_cuda::Precision precision_of(Napi::Env env, const Napi::Value& v) {
+  const std::string p = v.IsString() ? v.As<Napi::String>().Utf8Value() : "fp32";
+  if (p == "fp32") return rdlab_cuda::Precision::FP32;
+  if (p == "tf32") return rdlab_cuda::Precision::TF32;
+  if (p == "bf16") return rdlab_cuda::Precision::BF16;
+  throw Napi::RangeError::New(env, "precision '" + p + "': expected fp32, tf32 or bf16");
+}
+
+Napi::String precision_name(Napi::Env env, rdlab_cuda::Precision p) {
+  return Napi::String::New(env, p == rdlab_cuda::Precision::TF32 ? "tf32" : p == rdlab_cuda::Precision::BF16 ? "bf16" : "fp32");
+}
 
 // Every array and number a JavaScript caller passes is checked here, sized from the model and its
 // own state (the last forward's batch, a decoder's batch), never from the TypeScript wrapper's
@@ -98,10 +111,11 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
                         InstanceMethod("setAdam", &CudaGpt2Wrap::SetAdam), InstanceMethod("decoderNew", &CudaGpt2Wrap::DecoderNew),
                         InstanceMethod("decoderNext", &CudaGpt2Wrap::DecoderNext), InstanceMethod("decoderFree", &CudaGpt2Wrap::DecoderFree),
                         InstanceMethod("sample", &CudaGpt2Wrap::Sample), InstanceMethod("numParams", &CudaGpt2Wrap::NumParams),
-                        InstanceMethod("precision", &CudaGpt2Wrap::PrecisionName), InstanceMethod("dispose", &CudaGpt2Wrap::Dispose)});
+                        InstanceMethod("precision", &CudaGpt2Wrap::PrecisionName), InstanceMethod("dispose", &CudaGpt2Wrap::Dispose),
+                        InstanceMethod("trainingStateBytes", &CudaGpt2Wrap::TrainingStateBytes)});
   }
 
-  // new CudaGpt2(config, params: Float32Array, precision: 'fp32' | 'tf32' | 'bf16')
+  // new CudaGpt2(config, params: Float32Array, precision: 'fp32' | 'tf32' | 'bf16', frozen?: boolean)
   explicit CudaGpt2Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CudaGpt2Wrap>(info) {
     Napi::Env env = info.Env();
     auto c = info[0].As<Napi::Object>();
@@ -127,13 +141,9 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
       throw Napi::RangeError::New(env, "config: not a decoder the CUDA engine runs (sizes ≥ 1, n_embd divisible by n_head, activation 0-2)");
     const size_t expected = Gpt2Engine::parameter_count(cfg);
     const float* params = data_of<float>(info[1], expected, "parameters");
-    const std::string p = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "fp32";
-    rdlab_cuda::Precision precision;
-    if (p == "fp32") precision = rdlab_cuda::Precision::FP32;
-    else if (p == "tf32") precision = rdlab_cuda::Precision::TF32;
-    else if (p == "bf16") precision = rdlab_cuda::Precision::BF16;
-    else throw Napi::RangeError::New(env, "precision '" + p + "': expected fp32, tf32 or bf16");
-    model_ = guarded(env, [&] { return Gpt2Engine::create(cfg, params, precision); });
+    const rdlab_cuda::Precision precision = precision_of(env, info[2]);
+    const bool frozen = info.Length() > 3 && info[3].ToBoolean().Value();
+    model_ = guarded(env, [&] { return Gpt2Engine::create(cfg, params, precision, frozen); });
     vocab_ = cfg.V;
     positions_ = cfg.P;
   }
@@ -317,17 +327,93 @@ class CudaGpt2Wrap : public Napi::ObjectWrap<CudaGpt2Wrap> {
   }
 
   Napi::Value NumParams(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)model(info.Env()).num_params()); }
-
-  Napi::Value PrecisionName(const Napi::CallbackInfo& info) {
-    switch (model(info.Env()).precision()) {
-      case rdlab_cuda::Precision::TF32:
-        return Napi::String::New(info.Env(), "tf32");
-      case rdlab_cuda::Precision::BF16:
-        return Napi::String::New(info.Env(), "bf16");
-      default:
-        return Napi::String::New(info.Env(), "fp32");
-    }
+  Napi::Value TrainingStateBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), (double)model(info.Env()).training_state_bytes());
   }
+
+  Napi::Value PrecisionName(const Napi::CallbackInfo& info) { return precision_name(info.Env(), model(info.Env()).precision()); }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    model_.reset();
+    return info.Env().Undefined();
+  }
+};
+
+// The BERT reward model, for scoring only (bert.cu): new CudaBert(config, params: Float32Array,
+// precision). `config` names the fields as Hugging Face's config.json (and NativeBert) does.
+// getAdam / setAdam exist for the shared parameter wrapper and refuse: there is no Adam state.
+class CudaBertWrap : public Napi::ObjectWrap<CudaBertWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "CudaBert",
+                       {InstanceMethod("logits", &CudaBertWrap::Logits), InstanceMethod("getParams", &CudaBertWrap::GetParams),
+                        InstanceMethod("setParams", &CudaBertWrap::SetParams), InstanceMethod("getAdam", &CudaBertWrap::NoAdam),
+                        InstanceMethod("setAdam", &CudaBertWrap::NoAdam), InstanceMethod("numParams", &CudaBertWrap::NumParams),
+                        InstanceMethod("precision", &CudaBertWrap::PrecisionName), InstanceMethod("dispose", &CudaBertWrap::Dispose)});
+  }
+
+  explicit CudaBertWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CudaBertWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "config: expected an object");
+    auto c = info[0].As<Napi::Object>();
+    auto get = [&](const char* key) {
+      auto v = c.Get(key);
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("config.") + key + ": expected a number");
+      return v.As<Napi::Number>();
+    };
+    rdlab_cuda::BertConfig cfg{get("vocab_size").Int32Value(),        get("max_position_embeddings").Int32Value(), get("type_vocab_size").Int32Value(),
+                               get("hidden_size").Int32Value(),       get("num_hidden_layers").Int32Value(),       get("num_attention_heads").Int32Value(),
+                               get("intermediate_size").Int32Value(), get("num_labels").Int32Value(),              get("layer_norm_eps").FloatValue()};
+    if (cfg.V < 1 || cfg.P < 1 || cfg.types < 1 || cfg.C < 1 || cfg.L < 1 || cfg.H < 1 || cfg.C % cfg.H != 0 || cfg.F < 1 || cfg.K < 1)
+      throw Napi::RangeError::New(env, "config: not a BERT the CUDA engine runs (sizes ≥ 1, hidden_size a multiple of num_attention_heads)");
+    const float* params = data_of<float>(info[1], BertEngine::parameter_count(cfg), "parameters");
+    const rdlab_cuda::Precision precision = precision_of(env, info[2]);
+    model_ = guarded(env, [&] { return BertEngine::create(cfg, params, precision); });
+    config_ = cfg;
+  }
+
+ private:
+  std::unique_ptr<BertEngine> model_;
+  rdlab_cuda::BertConfig config_{};
+
+  BertEngine& model(Napi::Env env) {
+    if (!model_) throw Napi::Error::New(env, "the model was disposed");
+    return *model_;
+  }
+
+  // logits(ids [B, T], lengths [B], B, T) → [B, K]
+  Napi::Value Logits(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto& m = model(env);
+    const int B = int_arg(info, 2, "B", 1), T = int_arg(info, 3, "T", 1, config_.P);
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    const int32_t* lengths = data_of<int32_t>(info[1], (size_t)B, "lengths");
+    check_ids(env, ids, (size_t)B * T, config_.V);
+    auto out = Napi::Float32Array::New(env, (size_t)B * config_.K);
+    guarded(env, [&] { m.logits(ids, lengths, B, T, out.Data()); });
+    return out;
+  }
+
+  Napi::Value GetParams(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    auto out = Napi::Float32Array::New(info.Env(), m.num_params());
+    guarded(info.Env(), [&] { m.get_params(out.Data()); });
+    return out;
+  }
+
+  Napi::Value SetParams(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    const float* p = data_of<float>(info[0], m.num_params(), "parameters");
+    guarded(info.Env(), [&] { m.set_params(p); });
+    return info.Env().Undefined();
+  }
+
+  Napi::Value NoAdam(const Napi::CallbackInfo& info) {
+    throw Napi::Error::New(info.Env(), "the CUDA BERT scores only (fine-tuning stays on the CPU engines): it has no Adam state");
+  }
+
+  Napi::Value NumParams(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)model(info.Env()).num_params()); }
+  Napi::Value PrecisionName(const Napi::CallbackInfo& info) { return precision_name(info.Env(), model(info.Env()).precision()); }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     model_.reset();
@@ -359,6 +445,7 @@ Napi::Value SgemmGflops(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("CudaGpt2", CudaGpt2Wrap::Define(env));
+  exports.Set("CudaBert", CudaBertWrap::Define(env));
   exports.Set("deviceInfo", Napi::Function::New(env, DeviceInfo));
   exports.Set("sgemmGflops", Napi::Function::New(env, SgemmGflops));
   return exports;

@@ -59,8 +59,11 @@ struct SampleResult {
 class Gpt2Engine {
  public:
   virtual ~Gpt2Engine() = default;
-  // `params`: every tensor in gpt2ParameterShapes order (Hugging Face names), fp32.
-  static std::unique_ptr<Gpt2Engine> create(const Config& config, const float* params, Precision precision);
+  // `params`: every tensor in gpt2ParameterShapes order (Hugging Face names), fp32. `frozen`: for
+  // sampling and scoring only (β): backward, Adam and the gradient / Adam copies throw. Either way
+  // the gradient and Adam buffers (3× the parameters, fp32) are allocated, zeroed, on the first
+  // backward, Adam step or set_adam, so a model that is never trained holds weights and activations only.
+  static std::unique_ptr<Gpt2Engine> create(const Config& config, const float* params, Precision precision, bool frozen = false);
   // The checkpoint's count (unpadded vocabulary), as native/src/gpt2.h counts it.
   static size_t parameter_count(const Config& c) {
     const size_t C = c.C, F = c.ffn();
@@ -72,6 +75,9 @@ class Gpt2Engine {
   virtual size_t num_params() const = 0;
   virtual size_t num_tensors() const = 0;
   virtual Precision precision() const = 0;
+  virtual bool frozen() const = 0;
+  // Bytes of GPU memory held by the gradient and Adam buffers (0 until the first training call).
+  virtual size_t training_state_bytes() const = 0;
 
   // Logits at every position [B, T, V] / at the last one [B, V].
   virtual void logits(const int32_t* ids, int B, int T, float* out) = 0;
@@ -105,6 +111,35 @@ class Gpt2Engine {
 
   // Generation with the token choice on the GPU (sampler.ts's sampleRow); rng_state in/out.
   virtual SampleResult sample(const int32_t* prefixes, int B, int p, const SampleOptions& options, uint32_t rng_state[4]) = 0;
+};
+
+// transformers' BertForSequenceClassification for scoring (native/src/bert.h's BertConfig field for
+// field): V vocabulary, P positions, `types` token types, C hidden, L layers, H heads, F
+// intermediate, K labels.
+struct BertConfig {
+  int V, P, types, C, L, H, F, K;
+  float eps;
+};
+
+// The BERT reward model on the GPU, inference only (bert.cu): fine-tuning stays on the CPU engines,
+// so it keeps no gradients or Adam state. Parameters: bertParameterShapes' order, fp32.
+class BertEngine {
+ public:
+  virtual ~BertEngine() = default;
+  static std::unique_ptr<BertEngine> create(const BertConfig& config, const float* params, Precision precision);
+  // native/src/bert.cc's count.
+  static size_t parameter_count(const BertConfig& c) {
+    const size_t C = c.C, F = c.F;
+    const size_t layer = 4 * (C * C + C) + 2 * C + (F * C + F) + (C * F + C) + 2 * C;
+    return (size_t)(c.V + c.P + c.types) * C + 2 * C + c.L * layer + (C * C + C) + (c.K * C + c.K);
+  }
+  virtual size_t num_params() const = 0;
+  virtual Precision precision() const = 0;
+  // Class logits [B, K] of ids [B, T] right-padded, row b attending to its first lengths[b] tokens
+  // (clamped to [1, T], as bert.cc does); T ≤ P.
+  virtual void logits(const int32_t* ids, const int32_t* lengths, int B, int T, float* out) = 0;
+  virtual void get_params(float* out) = 0;
+  virtual void set_params(const float* in) = 0;
 };
 
 // The device, or why there is none: {ok, reason, name, memory, capability, driver, runtime}.

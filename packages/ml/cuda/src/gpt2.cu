@@ -26,13 +26,6 @@
 #include "matmul.cuh"
 
 namespace rdlab_cuda {
-namespace {
-
-constexpr int THREADS = 256;
-constexpr int ROWS_PER_BLOCK = THREADS / 32;  // the warp-per-row kernels
-constexpr int MAX_CHUNKS = 64;                // column sums: row chunks of stage 1
-
-int grid_for(size_t n) { return ceil_div(n, THREADS); }
 
 // One cuBLAS handle per process, on the default stream (JavaScript calls one model at a time).
 cublasHandle_t blas_handle() {
@@ -43,6 +36,14 @@ cublasHandle_t blas_handle() {
   }();
   return handle;
 }
+
+namespace {
+
+constexpr int THREADS = 256;
+constexpr int ROWS_PER_BLOCK = THREADS / 32;  // the warp-per-row kernels
+constexpr int MAX_CHUNKS = 64;                // column sums: row chunks of stage 1
+
+int grid_for(size_t n) { return ceil_div(n, THREADS); }
 
 // Offsets of one layer's tensors in the device buffer (native/src/gpt2.h's LayerOffsets). GPT-2 has
 // the fused c_attn (qkvw [C, 3C]); OPT and XGLM keep q, k and v apart (qw, kw, vw [C, C]).
@@ -55,7 +56,8 @@ struct LayerOffsets {
 template <typename T_>
 class Model final : public Gpt2Engine {
  public:
-  Model(const Config& config, const float* host_params, Precision precision) : c_(config), precision_(precision), Vp_(padded_vocab(config.V)) {
+  Model(const Config& config, const float* host_params, Precision precision, bool frozen)
+      : c_(config), precision_(precision), frozen_(frozen), Vp_(padded_vocab(config.V)) {
     if (c_.C % c_.H != 0) throw std::invalid_argument("n_embd must be divisible by n_head");
     blas_.handle = blas_handle();
     blas_.compute = precision == Precision::TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -118,15 +120,10 @@ class Model final : public Gpt2Engine {
     lnfb_ = take(C, C);
     n_ = at;
     if (n_ - pad_ != parameter_count(c_)) throw std::logic_error("CUDA engine: the parameter layout disagrees with parameter_count");
+    // Gradients and Adam moments wait for the first training call (ensure_training_state).
     params_.reserve(n_);
-    grads_.reserve(n_);
-    m_.reserve(n_);
-    v_.reserve(n_);
     CUDA_CHECK(cudaMemset(params_.get(), 0, n_ * sizeof(float)));  // wte's padded rows stay 0
     copy_in(params_.get(), host_params);
-    CUDA_CHECK(cudaMemset(grads_.get(), 0, n_ * sizeof(float)));
-    CUDA_CHECK(cudaMemset(m_.get(), 0, n_ * sizeof(float)));
-    CUDA_CHECK(cudaMemset(v_.get(), 0, n_ * sizeof(float)));
     if (c_.sinusoidal) {
       // transformers' XGLMSinusoidalPositionalEmbedding.get_embedding(P + 2, C, padding_idx=1),
       // computed on the host in float32 exactly as native/src/gpt2.cc does (and torch): row r =
@@ -152,6 +149,8 @@ class Model final : public Gpt2Engine {
   size_t num_params() const override { return n_ - pad_; }
   size_t num_tensors() const override { return offsets_.size(); }
   Precision precision() const override { return precision_; }
+  bool frozen() const override { return frozen_; }
+  size_t training_state_bytes() const override { return (grads_.capacity() + m_.capacity() + v_.capacity()) * sizeof(float); }
 
   // ------------------------------------------------------------ forward
 
@@ -216,6 +215,7 @@ class Model final : public Gpt2Engine {
   double backward(const float* coefficients, const uint8_t* trainable) override {
     const int B = B_, T = T_len_, N = B * T, C = c_.C, V = c_.V, Vp = Vp_, H = c_.H, L = c_.L, D = C / H, F = c_.ffn();
     const size_t NC = (size_t)N * C, NF = (size_t)N * F, BHTT = (size_t)B * H * T * T;
+    ensure_training_state();
     CUDA_CHECK(cudaMemset(grads_.get(), 0, n_ * sizeof(float)));
     // dlogits = c_b / (B · n_b) · (softmax − onehot); the loss from the forward's log p.
     double loss = 0.0;
@@ -367,6 +367,7 @@ class Model final : public Gpt2Engine {
   }
 
   double adam_step(double lr, double beta1, double beta2, double eps, double clip, int step, const uint8_t* trainable) override {
+    ensure_training_state();
     // Trainable tensors are contiguous runs of the buffer: one launch per run, not per tensor.
     std::vector<std::pair<size_t, size_t>> spans;
     for (size_t t = 0; t < offsets_.size(); t++) {
@@ -397,6 +398,7 @@ class Model final : public Gpt2Engine {
   }
 
   std::vector<double> grad_squares() override {
+    ensure_training_state();
     const size_t count = offsets_.size();
     double* partial = partial_.reserve(count * NORM_BLOCKS);
     double* out = norm_sq_.reserve(count);
@@ -419,12 +421,17 @@ class Model final : public Gpt2Engine {
     copy_in(params_.get(), in);
     refresh_copy(0, n_);
   }
-  void get_grads(float* out) override { copy_out(out, grads_.get()); }
+  void get_grads(float* out) override {
+    ensure_training_state();
+    copy_out(out, grads_.get());
+  }
   void get_adam(float* m, float* v) override {
+    ensure_training_state();
     copy_out(m, m_.get());
     copy_out(v, v_.get());
   }
   void set_adam(const float* m, const float* v) override {
+    ensure_training_state();
     copy_in(m_.get(), m);
     copy_in(v_.get(), v);
   }
@@ -530,6 +537,7 @@ class Model final : public Gpt2Engine {
 
   const Config c_;
   const Precision precision_;
+  const bool frozen_;  // sampling and scoring only: no gradient or Adam buffers, ever
   const int Vp_;     // padded_vocab(V): wte's rows and the logits' row stride on the GPU
   size_t pad_ = 0;   // (Vp − V)·C: the padded rows' floats, between wte's V rows and wpe
   Blas blas_;
@@ -566,6 +574,14 @@ class Model final : public Gpt2Engine {
   DeviceArray<double> s_u_, s_raw_, s_weights_;
   DeviceArray<uint32_t> s_rng_;
   DeviceArray<int> s_count_;
+
+  // Allocates the gradients and Adam moments, zeroed, on the first training call: the state the
+  // constructor used to allocate, so lazy allocation changes no number. A frozen model refuses.
+  void ensure_training_state() {
+    if (frozen_) throw std::logic_error("the language model was loaded frozen (sampling and scoring only): it has no gradients or Adam state");
+    if (grads_.capacity() >= n_) return;
+    for (DeviceArray<float>* a : {&grads_, &m_, &v_}) CUDA_CHECK(cudaMemset(a->reserve(n_), 0, n_ * sizeof(float)));
+  }
 
   // The weights as the GEMMs read them.
   const T_* W(size_t offset) const {
@@ -828,11 +844,11 @@ class Model final : public Gpt2Engine {
 
 }  // namespace
 
-std::unique_ptr<Gpt2Engine> Gpt2Engine::create(const Config& config, const float* params, Precision precision) {
+std::unique_ptr<Gpt2Engine> Gpt2Engine::create(const Config& config, const float* params, Precision precision, bool frozen) {
   const DeviceInfo info = device_info();
   if (!info.ok) throw std::runtime_error(info.reason);
-  if (precision == Precision::BF16) return std::make_unique<Model<__nv_bfloat16>>(config, params, precision);
-  return std::make_unique<Model<float>>(config, params, precision);
+  if (precision == Precision::BF16) return std::make_unique<Model<__nv_bfloat16>>(config, params, precision, frozen);
+  return std::make_unique<Model<float>>(config, params, precision, frozen);
 }
 
 DeviceInfo device_info() {

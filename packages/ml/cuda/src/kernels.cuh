@@ -5,7 +5,8 @@
 // Row-major throughout. Legend: N rows (B·T), C width, B batch, T positions, H heads, D = C/H,
 // M loss rows, V vocabulary, Vp the padded vocabulary (engine.h's padded_vocab: the logits' row
 // stride). `T_` is the activation type (float or bfloat16); parameters, LayerNorm
-// statistics, gradients and logits are float.
+// statistics, gradients and logits are float. gpt2.cu and bert.cu both include this header: the
+// kernels that are not templates are static, so each translation unit has its own.
 #pragma once
 #include "common.cuh"
 #include "engine.h"
@@ -140,7 +141,7 @@ __global__ void column_partials(float* partial_a, float* partial_b, const T_* do
 }
 
 // Stage 2: out[c] += Σ_chunk partial[chunk][c] (chunks in order). Null `out` skips.
-__global__ void column_finish(float* out_a, float* out_b, const float* partial_a, const float* partial_b, int chunks, int C) {
+static __global__ void column_finish(float* out_a, float* out_b, const float* partial_a, const float* partial_b, int chunks, int C) {
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= C) return;
   if (out_a) {
@@ -317,7 +318,7 @@ __global__ void gather_last(T_* out, const T_* inp, int B, int T, int C) {
 // Per loss row: log-sum-exp of the logits and log p(target), from the logit (exact even when p
 // underflows). One block per row.
 // The padded columns V … Vp − 1 (row stride Vp) are left out, as llm.c leaves them.
-__global__ void logsoftmax_rows(float* lse, float* logp, const float* logits, const int32_t* targets, int V, int Vp) {
+static __global__ void logsoftmax_rows(float* lse, float* logp, const float* logits, const int32_t* targets, int V, int Vp) {
   __shared__ float scratch[32];
   const int r = blockIdx.x;
   const float* z = logits + (size_t)r * Vp;
@@ -349,7 +350,7 @@ __global__ void crossentropy_backward(T_* dlogits, const float* logits, const fl
 
 // ---------------------------------------------------------------- precision copies
 
-__global__ void to_bf16(__nv_bfloat16* out, const float* inp, size_t n) {
+static __global__ void to_bf16(__nv_bfloat16* out, const float* inp, size_t n) {
   const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) out[i] = __float2bfloat16(inp[i]);
 }

@@ -10,6 +10,9 @@
 
 namespace rdlab_cuda {
 
+// The process's one cuBLAS handle, on the default stream (gpt2.cu; BERT shares it).
+cublasHandle_t blas_handle();
+
 struct Blas {
   cublasHandle_t handle = nullptr;
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;

@@ -95,7 +95,8 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
                         InstanceMethod("decoderNew", &Gpt2Wrap::DecoderNew), InstanceMethod("decoderNext", &Gpt2Wrap::DecoderNext),
                         InstanceMethod("decoderFree", &Gpt2Wrap::DecoderFree), InstanceMethod("sample", &Gpt2Wrap::Sample),
                         InstanceMethod("dispose", &Gpt2Wrap::Dispose),
-                        InstanceMethod("numParams", &Gpt2Wrap::NumParams)});
+                        InstanceMethod("numParams", &Gpt2Wrap::NumParams),
+                        InstanceMethod("trainingStateBytes", &Gpt2Wrap::TrainingStateBytes)});
   }
 
   explicit Gpt2Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gpt2Wrap>(info) {
@@ -115,7 +116,8 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
     const size_t expected = Gpt2::parameter_count(cfg);
     if (arr.ElementLength() != expected)
       throw Napi::RangeError::New(info.Env(), "parameters: expected " + std::to_string(expected) + " floats, got " + std::to_string(arr.ElementLength()));
-    model_ = std::make_unique<Gpt2>(cfg, arr.Data());
+    // info[2]: frozen (sampling and scoring only; no gradients or Adam state, ever).
+    model_ = std::make_unique<Gpt2>(cfg, arr.Data(), info.Length() > 2 && info[2].ToBoolean().Value());
   }
 
   ~Gpt2Wrap() { release(); }
@@ -134,6 +136,14 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
   Gpt2& model(Napi::Env env) {
     if (!model_) throw Napi::Error::New(env, "the model was disposed");
     return *model_;
+  }
+
+  // The model, its gradient and Adam buffers allocated (zeroed on first use); a frozen model refuses.
+  Gpt2& training(Napi::Env env) {
+    auto& m = model(env);
+    if (m.frozen) throw Napi::Error::New(env, "the language model was loaded frozen (sampling and scoring only): it has no gradients or Adam state");
+    m.ensure_training_state();
+    return m;
   }
 
   Napi::Value Logits(const Napi::CallbackInfo& info) {
@@ -168,7 +178,7 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
   }
 
   Napi::Value Backward(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
+    auto& m = training(info.Env());
     // One coefficient per row of the batch the last forward() saw (none: nothing to differentiate).
     if (m.forward_batch() == 0) throw Napi::Error::New(info.Env(), "backward: no forward() to differentiate (or logits() ran since)");
     const float* coef = data_of<float>(info[0], (size_t)m.forward_batch(), "coefficients");
@@ -177,7 +187,7 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
   }
 
   Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
+    auto& m = training(info.Env());
     const uint8_t* trainable = data_of<uint8_t>(info[6], m.tensor_offsets.size(), "trainable");
     double norm = m.adam_step(number_arg(info[0], "lr"), number_arg(info[1], "beta1"), number_arg(info[2], "beta2"), number_arg(info[3], "eps"),
                               number_arg(info[4], "clip"), int_arg(info[5], "step", 1, INT_MAX_LL), trainable);
@@ -185,8 +195,11 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
   }
 
   Napi::Value GetParams(const Napi::CallbackInfo& info) { return copy_out(info.Env(), model(info.Env()).params.data(), model(info.Env()).num_params); }
-  Napi::Value GetGrads(const Napi::CallbackInfo& info) { return copy_out(info.Env(), model(info.Env()).grads.data(), model(info.Env()).num_params); }
+  Napi::Value GetGrads(const Napi::CallbackInfo& info) { return copy_out(info.Env(), training(info.Env()).grads.data(), model(info.Env()).num_params); }
   Napi::Value NumParams(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)model(info.Env()).num_params); }
+  Napi::Value TrainingStateBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), (double)model(info.Env()).training_state_bytes());
+  }
 
   Napi::Value SetParams(const Napi::CallbackInfo& info) {
     auto& m = model(info.Env());
@@ -196,7 +209,7 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
   }
 
   Napi::Value GetAdam(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
+    auto& m = training(info.Env());
     auto out = Napi::Array::New(info.Env(), 2);
     out.Set((uint32_t)0, copy_out(info.Env(), m.adam.m.data(), m.num_params));
     out.Set((uint32_t)1, copy_out(info.Env(), m.adam.v.data(), m.num_params));
@@ -204,7 +217,7 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
   }
 
   Napi::Value SetAdam(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
+    auto& m = training(info.Env());
     const float* mm = data_of<float>(info[0], m.num_params, "adam m");
     const float* vv = data_of<float>(info[1], m.num_params, "adam v");
     std::memcpy(m.adam.m.data(), mm, m.num_params * sizeof(float));

@@ -13,7 +13,7 @@
 
 namespace rdlab {
 
-Gpt2::Gpt2(const Gpt2Config& c, const float* p) : config(c) {
+Gpt2::Gpt2(const Gpt2Config& c, const float* p, bool frozen_) : config(c), frozen(frozen_) {
   if (c.C % c.H != 0) throw std::invalid_argument("n_embd must be divisible by n_head");
   // GPT-2's checkpoint order: wte, wpe, then per layer ln_1.{w,b}, c_attn.{w,b},
   // attn.c_proj.{w,b}, ln_2.{w,b}, c_fc.{w,b}, mlp.c_proj.{w,b}; then ln_f.{w,b}.
@@ -65,9 +65,6 @@ Gpt2::Gpt2(const Gpt2Config& c, const float* p) : config(c) {
   lnfb = take(C);
   num_params = at;
   params.assign(p, p + at);
-  grads.assign(at, 0.0f);
-  adam.m.assign(at, 0.0f);
-  adam.v.assign(at, 0.0f);
   if (c.sinusoidal) {
     // transformers' XGLMSinusoidalPositionalEmbedding.get_embedding(P + 2, C, padding_idx=1):
     // row r = [sin(r·f_0..f_{h-1}), cos(r·f_0..f_{h-1})], f_i = exp(−i·ln(10⁴)/(h − 1)), h = C/2,
@@ -299,7 +296,15 @@ void Gpt2::forward(const int32_t* ids, const float* mask, int B, int T, float* t
   }
 }
 
+void Gpt2::ensure_training_state() {
+  if (frozen) throw std::logic_error("the language model was loaded frozen (sampling and scoring only): it has no gradients or Adam state");
+  if (grads.size() != num_params) grads.assign(num_params, 0.0f);
+  if (adam.m.size() != num_params) adam.m.assign(num_params, 0.0f);
+  if (adam.v.size() != num_params) adam.v.assign(num_params, 0.0f);
+}
+
 double Gpt2::backward(const float* coefficients) {
+  ensure_training_state();
   const int B = B_, T = T_, N = B * T, C = config.C, V = config.V, H = config.H, L = config.L, F = config.ffn();
   std::fill(grads.begin(), grads.end(), 0.0f);
   const float* P = params.data();
@@ -381,6 +386,7 @@ double Gpt2::backward(const float* coefficients) {
 }
 
 double Gpt2::adam_step(double lr, double beta1, double beta2, double eps, double clip, int step, const uint8_t* trainable) {
+  ensure_training_state();
   Timed t(P_ADAM);
   return adam_update(params, grads, adam.m, adam.v, tensor_offsets, tensor_sizes, trainable, lr, beta1, beta2, eps, clip, step);
 }

@@ -43,7 +43,10 @@ struct Adam {
 
 class Gpt2 {
  public:
-  Gpt2(const Gpt2Config& config, const float* params);
+  // `frozen` (a model that only samples and scores, β): backward and Adam are refused. Either way
+  // the gradient and Adam buffers (3× the parameters) are allocated on the first backward, Adam
+  // step or set_adam, zeroed, so a model that is never trained holds its weights and activations only.
+  Gpt2(const Gpt2Config& config, const float* params, bool frozen = false);
   static size_t parameter_count(const Gpt2Config& c) {
     const size_t C = c.C, F = c.ffn();
     const size_t positions = c.sinusoidal ? 0 : (size_t)(c.P + c.pos_offset) * C;
@@ -52,10 +55,11 @@ class Gpt2 {
   }
 
   const Gpt2Config config;
+  const bool frozen;
   size_t num_params;
   std::vector<float> params;
-  std::vector<float> grads;
-  Adam adam;
+  std::vector<float> grads;  // empty until the first backward / Adam step (ensure_training_state)
+  Adam adam;                 // likewise
   // Per-tensor offsets and sizes, in checkpoint order (for freezing and the TypeScript side).
   std::vector<size_t> tensor_offsets, tensor_sizes;
 
@@ -69,6 +73,11 @@ class Gpt2 {
   // The batch size B of the activations backward() would read: the last forward()'s, 0 before one
   // or once logits() / last_logits() have overwritten them (the addon sizes coefficients by it).
   int forward_batch() const { return forward_B_; }
+  // Allocates grads and the Adam moments, zeroed, if they are not yet (throws when frozen): the
+  // state a fresh model would have had from its constructor, so lazy allocation changes no number.
+  void ensure_training_state();
+  // Bytes held by grads and the Adam moments (0 for a model never trained).
+  size_t training_state_bytes() const { return (grads.capacity() + adam.m.capacity() + adam.v.capacity()) * sizeof(float); }
   // Backward of loss = mean_b(c_b · CE_b) after forward(); grads are overwritten. Returns the loss.
   double backward(const float* coefficients);
   // Clips the global gradient norm and applies Adam to tensors with trainable[i] != 0.

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineSampling } from '../engine.js';
 import type { FlatGpt2Handle } from '../flat-gpt2.js';
+import type { ParameterHandle } from '../native/flat.js';
 
 /** The addon's GPT-2 (cuda/src/addon.cc): gradients only for the trainable tensors. */
 export interface CudaGpt2Handle extends FlatGpt2Handle {
@@ -31,6 +32,14 @@ export interface CudaGpt2Handle extends FlatGpt2Handle {
   precision(): string;
 }
 
+/** The addon's BERT (cuda/src/addon.cc, bert.cu): logits only; getAdam / setAdam throw. */
+export interface CudaBertHandle extends ParameterHandle {
+  /** Class logits `[B, K]` of `[B, T]` ids right-padded, `lengths [B]` real tokens each. */
+  logits(ids: Int32Array, lengths: Int32Array, B: number, T: number): Float32Array;
+  numParams(): number;
+  precision(): string;
+}
+
 export interface CudaDeviceInfo {
   ok: boolean;
   reason: string;
@@ -44,7 +53,19 @@ export interface CudaDeviceInfo {
 }
 
 export interface CudaAddon {
-  CudaGpt2: new (config: object, params: Float32Array, precision: string) => CudaGpt2Handle;
+  /** `frozen`: sampling and scoring only (no gradient or Adam buffers on the GPU; training throws). */
+  CudaGpt2: new (
+    config: object,
+    params: Float32Array,
+    precision: string,
+    frozen?: boolean,
+  ) => CudaGpt2Handle;
+  /** BERT for scoring (`config` with Hugging Face's field names, as `BertConfig`). */
+  CudaBert: new (
+    config: object,
+    params: Float32Array,
+    precision: string,
+  ) => CudaBertHandle;
   deviceInfo(): CudaDeviceInfo;
   /** Square fp32 GEMM rate through cuBLAS (TF32 tensor cores when `tf32`), GFLOP/s. */
   sgemmGflops(n: number, seconds: number, tf32?: boolean): number;

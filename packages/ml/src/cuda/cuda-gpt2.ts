@@ -5,6 +5,9 @@
  * log-probabilities the coefficients need, and sends the coefficients back. Host copies of the
  * weights happen only on request (`getParameters`, checkpoints).
  *
+ * Gradients and Adam moments are allocated on the GPU at the first training step; a `frozen`
+ * model (β once trained) never allocates them and refuses to train.
+ *
  * Precision (`RDLAB_CUDA_PRECISION`): `fp32` (default, the parity setting), `tf32` (fp32 storage,
  * TensorFloat-32 GEMMs) or `bf16` (bf16 activations and GEMM inputs, fp32 master weights, Adam
  * and accumulation).
@@ -15,6 +18,7 @@ import type {
   EngineGeneration,
   EngineSampling,
   GradientNorms,
+  LoadOptions,
   TokenBatch,
 } from '../engine.js';
 import { engineDecoderConfig, FlatGpt2 } from '../flat-gpt2.js';
@@ -43,12 +47,20 @@ export class CudaGpt2 extends FlatGpt2<CudaGpt2Handle> {
     config: DecoderConfig,
     parameters: TensorMap,
     readonly precision: CudaPrecision = cudaPrecision(),
+    options: LoadOptions = {},
   ) {
     // GPT-2, OPT and XGLM: the addon reads the same decoder description as the native one.
     super(
       config,
       parameters,
-      (flat) => new (loadCudaAddon().CudaGpt2)(engineDecoderConfig(config), flat, precision),
+      (flat) =>
+        new (loadCudaAddon().CudaGpt2)(
+          engineDecoderConfig(config),
+          flat,
+          precision,
+          options.frozen ?? false,
+        ),
+      options,
     );
   }
 
@@ -96,6 +108,7 @@ export class CudaGpt2 extends FlatGpt2<CudaGpt2Handle> {
     lossMask: Float32Array,
     coefficients: CoefficientFn,
   ): GradientNorms {
+    this.refuseFrozen('gradientNorms');
     const { coef, tokenLogprobs, loss } = this.forwardBackward(batch, lossMask, coefficients);
     const squares = this.handle.gradSquares();
     const gradientNorms: Record<string, number> = {};

@@ -12,8 +12,10 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createRng, type DecoderConfig, type Gpt2Config } from '@rdlab/core';
 import { initBackend } from '../backend.js';
+import { bertConfigFromJson, initBertParameters } from '../bert/config.js';
 import { initGpt2Parameters } from '../gpt2/params.js';
 import { cudaStatus, loadCudaAddon, notBuiltReason } from './addon.js';
+import { CudaBertClassifier } from './cuda-bert.js';
 import { CudaGpt2, cudaPrecision } from './cuda-gpt2.js';
 
 const build = fileURLToPath(new URL('../../cuda/build.mjs', import.meta.url));
@@ -100,6 +102,27 @@ describe('cuda engine without a GPU', () => {
     const reason = cudaStatus().reason ?? '';
     assert.match(reason, ABSENT);
     assert.throws(() => new CudaGpt2(CONFIG, initGpt2Parameters(CONFIG, createRng(1))), {
+      message: reason,
+    });
+  });
+
+  it('BERT scoring and frozen decoders are not refused in TypeScript either: the error is the reason', {
+    skip: gpu ? 'a GPU is here' : false,
+  }, () => {
+    const reason = cudaStatus().reason ?? '';
+    const config = bertConfigFromJson({
+      model_type: 'bert',
+      vocab_size: 40,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      max_position_embeddings: 8,
+    });
+    const parameters = initBertParameters(config, createRng(1));
+    assert.throws(() => new CudaBertClassifier(config, parameters, 'fp32'), { message: reason });
+    const decoder = initGpt2Parameters(CONFIG, createRng(1));
+    assert.throws(() => new CudaGpt2(CONFIG, decoder, 'bf16', { frozen: true }), {
       message: reason,
     });
   });

@@ -12,9 +12,12 @@ import type {
   Decoder,
   GradientNorms,
   LanguageModel,
+  LoadOptions,
+  OptimizerState,
   StepResult,
   TokenBatch,
 } from '../engine.js';
+import { frozenError } from '../engine.js';
 import { l2ByName } from '../gradient-norms.js';
 import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
@@ -72,6 +75,8 @@ function decoderLayout(s: DecoderSpec): DecoderLayout {
 export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
   readonly config: DecoderConfig;
   readonly backend: string;
+  /** Sampling and scoring only: training throws (tfjs keeps no Adam state before a step anyway). */
+  readonly frozen: boolean;
   protected readonly parameters: TfjsParameters;
   private trainable: readonly string[] | null = null;
   private readonly spec: DecoderSpec;
@@ -79,8 +84,9 @@ export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
   /** XGLM's sinusoids `[P + offset, C]`, a constant (no gradient). */
   private readonly sinusoids: Float32Array | null;
 
-  constructor(config: DecoderConfig, parameters: TensorMap) {
+  constructor(config: DecoderConfig, parameters: TensorMap, options: LoadOptions = {}) {
     super();
+    this.frozen = options.frozen ?? false;
     if (config.n_embd % config.n_head !== 0)
       throw new Error(`GPT-2: n_embd ${config.n_embd} is not divisible by n_head ${config.n_head}`);
     this.config = config;
@@ -228,6 +234,7 @@ export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
     coefficients: Float64Array;
     tokenLogprobs: Float32Array;
   } {
+    if (this.frozen) throw frozenError('language model', 'trainStep');
     const { batchSize: B, length: T } = batch;
     if (lossMask.length !== B * T)
       throw new RangeError(`trainStep: lossMask has ${lossMask.length} entries, expected ${B * T}`);
@@ -288,6 +295,11 @@ export class TfjsGpt2 extends ParameterOwner implements LanguageModel {
     } = this.lossAndGradients(batch, lossMask, coefficients);
     const gradientNorm = this.parameters.step(gradients, options);
     return { loss, gradientNorm, coefficients: coef, tokenLogprobs };
+  }
+
+  override setOptimizerState(state: OptimizerState): void {
+    if (this.frozen) throw frozenError('language model', 'setOptimizerState');
+    super.setOptimizerState(state);
   }
 
   setTrainable(names: readonly string[] | null): void {

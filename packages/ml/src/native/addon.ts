@@ -60,7 +60,12 @@ export interface NativeCnnHandle {
 }
 
 export interface NativeAddon {
-  NativeGpt2: new (config: object, params: Float32Array) => NativeGpt2Handle;
+  /** `frozen`: sampling and scoring only (no gradient or Adam buffers; training throws). */
+  NativeGpt2: new (
+    config: object,
+    params: Float32Array,
+    frozen?: boolean,
+  ) => NativeGpt2Handle;
   NativeCnn: new (config: object, params: Float32Array) => NativeCnnHandle;
   /** BERT (native/src/bert.cc); `trainable` false keeps no gradient or Adam buffers. */
   NativeBert: new (

@@ -12,7 +12,7 @@ import { NativeGpt2 } from './native-gpt2.js';
 export function loadNativeEngine(): Engine {
   const addon = loadAddon();
   return {
-    languageModel: (config, parameters) => new NativeGpt2(config, parameters),
+    languageModel: (config, parameters, options) => new NativeGpt2(config, parameters, options),
     classifier: (config, vocabSize, numClasses, parameters) =>
       new NativeCnnClassifier(config, vocabSize, numClasses, parameters),
     sequenceClassifier: (config, parameters, options) =>

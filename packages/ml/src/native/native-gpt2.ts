@@ -9,6 +9,7 @@ import type {
   EngineGeneration,
   EngineSampling,
   GradientNorms,
+  LoadOptions,
   TokenBatch,
 } from '../engine.js';
 import { engineDecoderConfig, FlatGpt2 } from '../flat-gpt2.js';
@@ -19,11 +20,13 @@ import { loadAddon, type NativeGpt2Handle } from './addon.js';
 export class NativeGpt2 extends FlatGpt2<NativeGpt2Handle> {
   readonly backend = 'native';
 
-  constructor(config: DecoderConfig, parameters: TensorMap) {
+  constructor(config: DecoderConfig, parameters: TensorMap, options: LoadOptions = {}) {
     super(
       config,
       parameters,
-      (flat) => new (loadAddon().NativeGpt2)(engineDecoderConfig(config), flat),
+      (flat) =>
+        new (loadAddon().NativeGpt2)(engineDecoderConfig(config), flat, options.frozen ?? false),
+      options,
     );
   }
 

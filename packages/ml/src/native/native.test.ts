@@ -208,6 +208,45 @@ describe('native engine', { skip }, () => {
     for (const [name, t] of a) assert.deepEqual(b.get(name)?.data, t.data, name);
   });
 
+  it('allocates gradients and Adam state on the first step; a frozen model never does and refuses to train', () => {
+    const parameters = initGpt2Parameters(CONFIG, createRng(6));
+    const batch = randomBatch(10, 4, 12, CONFIG.vocab_size);
+    const mask = new Float32Array(4 * 12).fill(1);
+    const ones = () => new Array(4).fill(1);
+    const trainable = new NativeGpt2(CONFIG, parameters);
+    const frozen = new NativeGpt2(CONFIG, parameters, { frozen: true });
+    assert.equal(trainable.frozen, false);
+    assert.equal(frozen.frozen, true);
+    // Lazy: a model that has only scored holds no training state, frozen or not.
+    trainable.tokenLogprobs(batch);
+    assert.equal(trainable.trainingStateBytes(), 0);
+    trainable.trainStep(batch, mask, ones, { learningRate: 1e-3 });
+    const numParams = [...parameters.values()].reduce((n, t) => n + t.data.length, 0);
+    assert.equal(trainable.trainingStateBytes(), 3 * 4 * numParams); // grads, m, v in fp32
+
+    // The frozen model scores, decodes and samples exactly as the trainable one did before its step.
+    const before = new NativeGpt2(CONFIG, parameters);
+    assert.deepEqual(frozen.tokenLogprobs(batch), before.tokenLogprobs(batch));
+    assert.deepEqual(frozen.logits(batch), before.logits(batch));
+    const d = frozen.decoder(2);
+    d.next(batch.ids.subarray(0, 2), 1);
+    d.dispose();
+    for (const call of [
+      () => frozen.trainStep(batch, mask, ones, { learningRate: 1e-3 }),
+      () => frozen.gradientNorms(batch, mask, ones),
+      () => frozen.setOptimizerState(trainable.getOptimizerState()),
+    ])
+      assert.throws(call, /loaded frozen/);
+    // The addon refuses too, whatever the wrapper does.
+    const handle = (frozen as unknown as { handle: NativeGpt2Handle }).handle;
+    handle.forward(batch.ids, mask, 4, 12);
+    assert.throws(() => handle.backward(new Float32Array(4).fill(1), new Uint8Array(0)), /frozen/);
+    assert.throws(() => handle.getGrads(), /frozen/);
+    assert.equal(frozen.trainingStateBytes(), 0);
+    assert.deepEqual(frozen.getOptimizerState(), { step: 0, m: new Map(), v: new Map() });
+    for (const m of [trainable, frozen, before]) m.dispose();
+  });
+
   it('follows the tfjs trajectory over Adam steps, and freezes all but the last block on request', () => {
     const parameters = initGpt2Parameters(CONFIG, createRng(7));
     const native = new NativeGpt2(CONFIG, parameters);
