@@ -1,16 +1,33 @@
 /**
- * Dataset sources a submitted spec may name: the workers open them, so a spec must not make
- * them read outside their data tree (`..` segments) or fetch from loopback, private, link-local
- * or unspecified addresses (server-side request forgery: metadata endpoints, Redis, Postgres).
- * Hosts listed in `RDLAB_ALLOWED_SOURCE_HOSTS` (comma-separated, e.g. an in-cluster MinIO) are
- * allowed anyway.
+ * What a submitted spec may point at: dataset sources and checkpoint references. The API checks
+ * checkpoints and the workers open both, so a spec must not make them read outside their data
+ * tree (`..` segments) or fetch from loopback, private, link-local or unspecified addresses
+ * (server-side request forgery: metadata endpoints, Redis, Postgres). Hosts listed in
+ * `RDLAB_ALLOWED_SOURCE_HOSTS` (comma-separated, e.g. an in-cluster MinIO) are allowed anyway.
  */
 import { isIP } from 'node:net';
-import type { SpecProblem } from '@rdlab/core';
+import type { SpecProblem, SweepSpec } from '@rdlab/core';
 
-/** Problems with the dataset sources of a validated spec (empty when all are acceptable). */
+/** Where a spec names something to read: each dataset source and checkpoint, with its path. */
+function places(
+  spec: Pick<SweepSpec, 'datasets'> &
+    Partial<Pick<SweepSpec, 'behavior' | 'targets' | 'rewardModel'>>,
+): Array<[path: string, value: string | undefined]> {
+  return [
+    ...spec.datasets.map((d, i): [string, string] => [`/datasets/${i}/source`, d.source]),
+    ['/behavior/model/checkpoint', spec.behavior?.model.checkpoint],
+    ['/behavior/tokenizer/checkpoint', spec.behavior?.tokenizer.checkpoint],
+    ...(spec.targets ?? []).map((t, i): [string, string | undefined] => [
+      `/targets/${i}/model/checkpoint`,
+      t.model?.checkpoint,
+    ]),
+    ['/rewardModel/model/checkpoint', spec.rewardModel?.model.checkpoint],
+  ];
+}
+
+/** Problems with the sources and checkpoints of a validated spec (empty when all are acceptable). */
 export function sourceProblems(
-  datasets: readonly { source: string }[],
+  spec: Parameters<typeof places>[0],
   env: NodeJS.ProcessEnv = process.env,
 ): SpecProblem[] {
   const allowed = new Set(
@@ -20,10 +37,10 @@ export function sourceProblems(
       .filter(Boolean),
   );
   const problems: SpecProblem[] = [];
-  datasets.forEach((dataset, i) => {
-    const message = sourceProblem(dataset.source, allowed);
-    if (message) problems.push({ path: `/datasets/${i}/source`, value: dataset.source, message });
-  });
+  for (const [path, value] of places(spec)) {
+    const message = value === undefined ? null : sourceProblem(value, allowed);
+    if (message) problems.push({ path, value, message });
+  }
   return problems;
 }
 

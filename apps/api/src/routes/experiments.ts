@@ -94,7 +94,7 @@ export function experimentRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const validation = validateSpec(document);
       if (!validation.ok) throw new SpecError(boundedProblems(validation.problems));
       const { spec, cells } = validation;
-      const unsafe = [...sourceProblems(spec.datasets), ...nulProblems(document)];
+      const unsafe = [...sourceProblems(spec), ...nulProblems(document)];
       if (unsafe.length > 0) throw new SpecError(unsafe);
       // Checkpoint references: headers and configs only (remote ones are read by the workers).
       const references = await checkSpecReferences(spec);

@@ -344,7 +344,7 @@ describe('drill: hostile input', { timeout: 120_000 }, () => {
     console.log('drill: cell cap | 1200 cells over 1000, 12 over 5 → 400 /limits/maxCells | pass');
   });
 
-  it('refuses dataset sources that escape (path traversal) or reach loopback and private hosts', async () => {
+  it('refuses dataset sources and checkpoints that escape (path traversal) or reach loopback and private hosts', async () => {
     const file = { name: 'files', format: 'yelp-polarity-csv', attributes: ['negative'] };
     const sources = [
       '../../etc',
@@ -375,6 +375,15 @@ describe('drill: hostile input', { timeout: 120_000 }, () => {
       const paths = (error.details.problems as Problem[]).map((p) => p.path);
       assert.deepEqual(paths, ['/datasets/1/source'], source);
     }
+    // Checkpoint references obey the same rule: the API reads their headers, the workers the rest.
+    for (const source of sources) {
+      const spec = { ...DEMO, behavior: { model: { checkpoint: source } } };
+      const response = await post(JSON.stringify(spec), 'application/json', '?dryRun=true');
+      checkReply(response, source);
+      assert.equal(response.statusCode, 400, `checkpoint ${source} was accepted`);
+      const paths = (errorOf(response).details.problems as Problem[]).map((p) => p.path);
+      assert.deepEqual(paths, ['/behavior/model/checkpoint'], source);
+    }
     // Public hosts, relative paths inside the tree and allow-listed hosts stay accepted.
     const fine = ['https://example.org/sst2/', 'data/sst2', '/srv/data/sst2', 's3://bucket/sst2'];
     for (const source of fine) {
@@ -395,7 +404,7 @@ describe('drill: hostile input', { timeout: 120_000 }, () => {
       else process.env.RDLAB_ALLOWED_SOURCE_HOSTS = before;
     }
     console.log(
-      `drill: dataset sources | ${sources.length} escaping or private sources → 400 /datasets/1/source, ${fine.length} public + 2 allow-listed accepted | pass`,
+      `drill: dataset sources | ${sources.length} escaping or private sources → 400 /datasets/1/source, the same as checkpoints → 400 /behavior/model/checkpoint, ${fine.length} public + 2 allow-listed accepted | pass`,
     );
   });
 
