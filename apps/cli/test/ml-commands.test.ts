@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(root, 'apps/cli/bin/rdlab.js');
-const fixture = join(root, '..', 'shared', 'fixtures', 'tiny-gpt2');
 
 function rdlab(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
@@ -20,21 +19,26 @@ function rdlab(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('rdlab model, bench, doctor, eval-text', () => {
-  it('model logprobs prints the fixture reference log-probabilities as JSON', {
-    skip: existsSync(fixture) ? false : '../shared/fixtures is absent',
-  }, () => {
-    const r = rdlab(['model', 'logprobs', '--model', fixture, '--ids', '3,52', '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { token_logprobs: number[] };
-    const reference = JSON.parse(readFileSync(join(fixture, 'reference.json'), 'utf8')) as {
-      cases: Array<{ token_logprobs: number[] }>;
-    };
-    assert.ok(
-      Math.abs(
-        (out.token_logprobs[0] as number) - (reference.cases[0]!.token_logprobs[0] as number),
-      ) < 1e-4,
-    );
-  });
+  for (const family of ['tiny-gpt2', 'tiny-opt', 'tiny-xglm']) {
+    const dir = join(root, '..', 'shared', 'fixtures', family);
+    it(`model logprobs prints ${family}'s reference log-probabilities as JSON (1e-4)`, {
+      skip: existsSync(dir) ? false : `../shared/fixtures/${family} is absent`,
+    }, () => {
+      const reference = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as {
+        cases: Array<{ ids: number[]; token_logprobs: number[] }>;
+      };
+      for (const c of reference.cases) {
+        const ids = c.ids.join(',');
+        const r = rdlab(['model', 'logprobs', '--model', dir, '--ids', ids, '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        const out = JSON.parse(r.stdout) as { token_logprobs: number[] };
+        assert.equal(out.token_logprobs.length, c.token_logprobs.length, ids);
+        out.token_logprobs.forEach((x, t) => {
+          assert.ok(Math.abs(x - (c.token_logprobs[t] as number)) < 1e-4, `${ids} at ${t}`);
+        });
+      }
+    });
+  }
 
   it('model logprobs names a bad --ids and a missing checkpoint', () => {
     assert.match(
