@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseSweepSpec } from '@rdlab/core';
+import { serveFolder } from './checkpoint/folder-server.js';
 import {
   BAD_BERT_REFERENCES,
   BAD_REFERENCES,
@@ -68,19 +67,11 @@ describe('checkSpecReferences', () => {
     const served = join(root, 'served');
     await writeReferenceFixture(join(served, 'good'), 'good');
     await writeReferenceFixture(join(served, 'wrong-shape'), 'wrong-shape');
-    const ranges: string[] = [];
-    const server = createServer(async (req, res) => {
-      const bytes = await readFile(join(served, req.url ?? '')).catch(() => null);
-      if (bytes === null) return void res.writeHead(404).end();
-      const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-      if (!range) return void res.writeHead(200).end(bytes);
-      ranges.push(`${req.url} ${range[1]}-${range[2]}`);
-      res.writeHead(206).end(bytes.subarray(Number(range[1]), Number(range[2]) + 1));
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const server = await serveFolder(served);
+    const base = server.url;
     try {
       assert.deepEqual((await checkSpecReferences(spec(`${base}/good`))).problems, []);
+      const ranges = server.requests.filter((r) => r.includes(' '));
       assert.ok(ranges.includes('/good/model.safetensors 0-7'), 'the length by a Range request');
       assert.equal(ranges.length, 2, 'the length, then the header: no weights');
       const bad = await checkSpecReferences(spec(`${base}/good`, `${base}/wrong-shape`));
@@ -89,7 +80,7 @@ describe('checkSpecReferences', () => {
       const missing = await checkSpecReferences(spec(`${base}/nothing`));
       assert.match(missing.problems[0]?.message ?? '', /config\.json is missing/);
     } finally {
-      server.close();
+      await server.close();
     }
     // Unreachable: a problem naming the field, or with bestEffort (`rdlab plan`) "not checked".
     const gone = 'http://127.0.0.1:1/model';
@@ -132,6 +123,32 @@ describe('checkSpecReferences', () => {
       assert.match(problems[0]?.message ?? '', bertExpected[kind]);
     });
   }
+
+  it('checks a remote BERT reward model like a remote decoder (a loopback server)', async () => {
+    const served = join(root, 'served-bert');
+    await writeBertReferenceFixture(join(served, 'good'), 'bert-good-head');
+    await writeBertReferenceFixture(join(served, 'wrong-shape'), 'bert-wrong-shape');
+    const server = await serveFolder(served);
+    try {
+      assert.deepEqual(await checkSpecReferences(rewardSpec(`${server.url}/good`)), {
+        problems: [],
+        unchecked: [],
+      });
+      const bad = await checkSpecReferences(rewardSpec(`${server.url}/wrong-shape`));
+      assert.equal(bad.problems[0]?.path, '/rewardModel/model/checkpoint');
+      assert.match(bad.problems[0]?.message ?? '', bertExpected['bert-wrong-shape']);
+    } finally {
+      await server.close();
+    }
+    const gone = 'http://127.0.0.1:1/bert';
+    const strict = await checkSpecReferences(rewardSpec(gone));
+    assert.equal(strict.problems[0]?.path, '/rewardModel/model/checkpoint');
+    assert.match(strict.problems[0]?.message ?? '', /^unreachable: /);
+    const lenient = await checkSpecReferences(rewardSpec(gone), { bestEffort: true });
+    assert.deepEqual(lenient.problems, []);
+    assert.equal(lenient.unchecked[0]?.path, '/rewardModel/model/checkpoint');
+    assert.match(lenient.unchecked[0]?.reason ?? '', /is unreachable/);
+  });
 
   it("refuses 'finetune: false' for a BERT without a head, and a decoder as R", async () => {
     const bare = await writeBertReferenceFixture(join(root, 'bare'), 'bert-good');

@@ -3,9 +3,10 @@
  * `bert` BertConfig), every `bert.*`/`classifier.*` tensor of the safetensors header(s) against the
  * shapes the config implies, and its WordPiece vocabulary (tokenizer.json or vocab.txt) against
  * `vocab_size`. The head (`classifier.*`, and the pooler) may be absent: a pretrained-only
- * checkpoint gets one initialised and fine-tuned. Imports no engine (the API calls it).
+ * checkpoint gets one initialised and fine-tuned. Local folders and `https://`/`s3://` references
+ * alike (the frame is reference-check.ts). Imports no engine (the API calls it).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BertConfig,
@@ -14,17 +15,17 @@ import {
   bertParameterShapes,
 } from '../bert/config.js';
 import {
-  isRemoteReference,
-  localReferencePath,
+  checkReference,
   type ReferenceCheckOptions,
-  tokenizerVocabSize,
-} from './check-reference.js';
-import { openCheckpoint } from './reader.js';
+  type ReferenceFamily,
+} from './reference-check.js';
+import { isRemoteReference, localReferencePath, type ReferenceFiles } from './reference-files.js';
+import { tokenizerVocabSizeOf } from './vocab-size.js';
 
 export interface BertReferenceCheck {
   /** What is wrong, each a sentence naming the file or tensor; empty when good or unchecked. */
   problems: string[];
-  /** Why the reference was not read (a remote reference), or null when it was. */
+  /** Why the reference was not read (unreachable, in a best-effort check), or null when it was. */
   unchecked: string | null;
   config: BertConfig | null;
   /** Whether the checkpoint has a classifier head (else it is initialised for fine-tuning). */
@@ -33,14 +34,23 @@ export interface BertReferenceCheck {
   cnn: boolean;
 }
 
-// Parameters a pretrained-only checkpoint may lack (readBertCheckpoint initialises them).
-const INITIALISABLE = /^(classifier|bert\.pooler)\./;
+/** BertForSequenceClassification checkpoints, with or without their head. */
+const BERT: ReferenceFamily<BertConfig> = {
+  missingConfig: 'config.json is missing (a BERT checkpoint needs one)',
+  config: (json) => bertConfigFromJson(json, 'config.json'),
+  parameterShapes: bertParameterShapes,
+  parameterName: bertParameterName,
+  // Parameters a pretrained-only checkpoint may lack (readBertCheckpoint initialises them).
+  initialisable: /^(classifier|bert\.pooler)\./,
+  vocabSize: bertVocabSize,
+  missingTokenizer: 'has no tokenizer: neither tokenizer.json nor vocab.txt',
+};
 
-/** Tokens of a BERT folder's tokenizer: tokenizer.json, else vocab.txt's lines; null if neither. */
-async function bertVocabSize(dir: string): Promise<number | null> {
-  const size = await tokenizerVocabSize(dir);
+/** Tokens of a BERT checkpoint's tokenizer: tokenizer.json, else vocab.txt's lines; null if neither. */
+async function bertVocabSize(files: ReferenceFiles): Promise<number | null> {
+  const size = await tokenizerVocabSizeOf(files);
   if (size !== null) return size;
-  const text = await readFile(join(dir, 'vocab.txt'), 'utf8').catch(() => null);
+  const text = await files.text('vocab.txt');
   if (text === null) return null;
   const lines = text.split(/\r?\n/);
   if (lines.at(-1) === '') lines.pop();
@@ -52,71 +62,18 @@ export async function checkBertReference(
   ref: string,
   options: ReferenceCheckOptions = {},
 ): Promise<BertReferenceCheck> {
-  const out: BertReferenceCheck = {
-    problems: [],
-    unchecked: null,
-    config: null,
-    hasHead: false,
+  // An rdlab CNN is only ever a local folder (the pipeline takes any remote one for a BERT).
+  if (!isRemoteReference(ref)) {
+    const dir = localReferencePath(ref, options.baseDir);
+    if (await stat(join(dir, 'classifier.json')).catch(() => null))
+      return { problems: [], unchecked: null, config: null, hasHead: false, cnn: true };
+  }
+  const check = await checkReference(ref, BERT, options);
+  return {
+    problems: check.problems,
+    unchecked: check.unchecked,
+    config: check.config,
+    hasHead: check.tensors?.has('classifier.weight') ?? false,
     cnn: false,
   };
-  if (isRemoteReference(ref)) {
-    out.unchecked = `${ref} is remote: it is read when a worker fetches it`;
-    return out;
-  }
-  const dir = localReferencePath(ref, options.baseDir);
-  if (!(await stat(dir).catch(() => null))?.isDirectory()) {
-    out.problems.push(`no such folder (${dir})`);
-    return out;
-  }
-  if (await stat(join(dir, 'classifier.json')).catch(() => null)) {
-    out.cnn = true;
-    return out;
-  }
-  const configText = await readFile(join(dir, 'config.json'), 'utf8').catch(() => null);
-  if (configText === null) {
-    out.problems.push('config.json is missing (a BERT checkpoint needs one)');
-    return out;
-  }
-  try {
-    out.config = bertConfigFromJson(JSON.parse(configText), 'config.json');
-  } catch (error) {
-    out.problems.push((error as Error).message);
-    return out;
-  }
-  const config = out.config;
-  try {
-    const reader = await openCheckpoint(dir);
-    try {
-      const found = new Map<string, number[]>();
-      for (const [key, info] of reader.tensors) found.set(bertParameterName(key), info.shape);
-      out.hasHead = found.has('classifier.weight');
-      for (const [name, shape] of bertParameterShapes(config)) {
-        const got = found.get(name);
-        if (!got) {
-          if (!INITIALISABLE.test(name))
-            out.problems.push(`tensor '${name}' is missing from the weights`);
-        } else if (got.join(',') !== shape.join(','))
-          out.problems.push(
-            `tensor '${name}' has shape [${got.join(', ')}]; config.json implies [${shape.join(', ')}]`,
-          );
-        if (out.problems.length >= 5) break;
-      }
-    } finally {
-      await reader.close();
-    }
-  } catch (error) {
-    out.problems.push((error as Error).message);
-  }
-  let vocab: number | null = null;
-  try {
-    vocab = await bertVocabSize(dir);
-  } catch (error) {
-    out.problems.push(`tokenizer.json: ${(error as Error).message}`);
-  }
-  if (vocab === null) out.problems.push('has no tokenizer: neither tokenizer.json nor vocab.txt');
-  else if (vocab > config.vocab_size)
-    out.problems.push(
-      `its tokenizer has ${vocab} tokens, more than config.json's vocab_size ${config.vocab_size}`,
-    );
-  return out;
 }

@@ -56,29 +56,16 @@ export class CheckpointReader {
       const fileOf = new Map([...file.tensors.keys()].map((n) => [n, file]));
       return new CheckpointReader(dir, [file], file.tensors, file.metadata, fileOf);
     }
-    const weightMap = parseIndex(indexText, indexPath);
-    const shardNames = [...new Set(Object.values(weightMap))].sort();
+    const weightMap = parseWeightsIndex(indexText, indexPath);
+    const shardNames = indexShards(weightMap, indexPath);
     const files: SafetensorsFile[] = [];
     try {
-      for (const shard of shardNames) {
-        if (shard.includes('/') || shard.includes('\\') || shard.startsWith('.'))
-          throw new ModelFileError(
-            'RDLAB_CHECKPOINT_MALFORMED',
-            indexPath,
-            `shard name '${shard}' is not a file name in the folder`,
-          );
-        files.push(await SafetensorsFile.open(join(dir, shard)));
-      }
+      for (const shard of shardNames) files.push(await SafetensorsFile.open(join(dir, shard)));
       const byName = new Map(shardNames.map((s, i) => [s, files[i] as SafetensorsFile]));
       const fileOf = new Map<string, SafetensorsFile>();
       for (const [tensor, shard] of Object.entries(weightMap)) {
         const file = byName.get(shard) as SafetensorsFile;
-        if (!file.tensors.has(tensor))
-          throw new ModelFileError(
-            'RDLAB_CHECKPOINT_MALFORMED',
-            `${file.path}: tensor '${tensor}'`,
-            `${WEIGHTS_INDEX_FILE} puts it in this shard, whose header does not list it`,
-          );
+        if (!file.tensors.has(tensor)) throw shardLacksTensor(file.path, tensor);
         fileOf.set(tensor, file);
       }
       const tensors = new Map<string, TensorInfo>();
@@ -136,7 +123,8 @@ export async function readCheckpointTensors(dir: string): Promise<TensorMap> {
   }
 }
 
-function parseIndex(text: string, path: string): Record<string, string> {
+/** The index's tensor → shard file map; throws naming `path` when it is not one. */
+export function parseWeightsIndex(text: string, path: string): Record<string, string> {
   let index: { weight_map?: unknown };
   try {
     index = JSON.parse(text) as { weight_map?: unknown };
@@ -159,4 +147,29 @@ function parseIndex(text: string, path: string): Record<string, string> {
       'has no weight_map of tensor name → file name',
     );
   return map as Record<string, string>;
+}
+
+/**
+ * The index's shard files, sorted; each must be a plain file name in the checkpoint's folder (a
+ * path in it could read outside the folder).
+ */
+export function indexShards(weightMap: Record<string, string>, indexPath: string): string[] {
+  const shards = [...new Set(Object.values(weightMap))].sort();
+  for (const shard of shards)
+    if (shard.includes('/') || shard.includes('\\') || shard.startsWith('.'))
+      throw new ModelFileError(
+        'RDLAB_CHECKPOINT_MALFORMED',
+        indexPath,
+        `shard name '${shard}' is not a file name in the folder`,
+      );
+  return shards;
+}
+
+/** The index names a tensor that its shard's header does not list. */
+export function shardLacksTensor(shardPath: string, tensor: string): ModelFileError {
+  return new ModelFileError(
+    'RDLAB_CHECKPOINT_MALFORMED',
+    `${shardPath}: tensor '${tensor}'`,
+    `${WEIGHTS_INDEX_FILE} puts it in this shard, whose header does not list it`,
+  );
 }

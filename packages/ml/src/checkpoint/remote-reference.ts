@@ -1,14 +1,15 @@
 /**
- * Header-only reads of a remote checkpoint reference for {@link checkDecoderReference}: whole small
- * files (config.json, tokenizer.json, the weights index) by GET, and a safetensors header by two
- * Range requests (its first 8 bytes, the little-endian header length, then the header). `https://`
+ * The {@link ReferenceFiles} of a remote checkpoint reference, header-only: whole small files
+ * (config.json, the tokenizer, the weights index) by GET, and a safetensors header by two Range
+ * requests (its first 8 bytes, the little-endian header length, then the header). `https://`
  * through fetch, `s3://bucket/prefix` through the store's S3 client (as source.ts downloads them).
  * No weights are read.
  */
+import type { ReferenceFiles } from './reference-files.js';
 import type { S3Sender } from './source.js';
 
 /** A missing file is null; an unreachable source throws {@link UnreachableError}. */
-export interface RemoteFiles {
+interface RemoteFiles {
   text(name: string): Promise<string | null>;
   /** Bytes `[start, end)` of `name`, or null when it does not exist. */
   range(name: string, start: number, end: number): Promise<Uint8Array | null>;
@@ -24,15 +25,22 @@ export interface RemoteOptions {
   remoteTimeoutMs?: number;
 }
 
-export function remoteFiles(ref: string, options: RemoteOptions = {}): RemoteFiles {
+/** Remote reference `ref`'s files (`https://…` or `s3://bucket/prefix`). */
+export function remoteReferenceFiles(ref: string, options: RemoteOptions = {}): ReferenceFiles {
   const base = ref.endsWith('/') ? ref : `${ref}/`;
-  return base.startsWith('s3://') ? s3Files(base, options) : httpFiles(base, options);
+  const files = base.startsWith('s3://') ? s3Files(base, options) : httpFiles(base, options);
+  return {
+    where: (name) => `${base}${name}`,
+    text: (name) => files.text(name),
+    safetensorsShapes: (name) => safetensorsShapes(files, name),
+  };
 }
 
 function httpFiles(base: string, options: RemoteOptions): RemoteFiles {
   const doFetch = options.fetch ?? globalThis.fetch;
   const get = async (name: string, headers: Record<string, string> = {}) => {
-    const url = new URL(name, base).href;
+    // Encoded: a name is a file in the folder, never a path or URL of its own.
+    const url = new URL(encodeURIComponent(name), base).href;
     let response: Response;
     try {
       response = await doFetch(url, {
@@ -108,7 +116,7 @@ function s3Files(base: string, options: RemoteOptions): RemoteFiles {
 }
 
 /** The tensor shapes a remote safetensors file's header lists, or null when the file is absent. */
-export async function remoteSafetensorsShapes(
+async function safetensorsShapes(
   files: RemoteFiles,
   name: string,
 ): Promise<Map<string, number[]> | null> {
