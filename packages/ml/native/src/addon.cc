@@ -300,158 +300,29 @@ class Gpt2Wrap : public Napi::ObjectWrap<Gpt2Wrap> {
   }
 };
 
-class CnnWrap : public Napi::ObjectWrap<CnnWrap> {
+// What the reward classifiers (the CNN, BERT) share: the model behind the handle, its
+// parameters, gradients and Adam state, and the training step. `Self` adds its constructor,
+// `Forward` and `classes(model)`; a model with `trainable == false` refuses training.
+template <class Self, class Model>
+class ClassifierWrap : public Napi::ObjectWrap<Self> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeCnn",
-                       {InstanceMethod("forward", &CnnWrap::Forward), InstanceMethod("backward", &CnnWrap::Backward),
-                        InstanceMethod("adamStep", &CnnWrap::AdamStep), InstanceMethod("getParams", &CnnWrap::GetParams),
-                        InstanceMethod("setParams", &CnnWrap::SetParams), InstanceMethod("getGrads", &CnnWrap::GetGrads),
-                        InstanceMethod("getAdam", &CnnWrap::GetAdam), InstanceMethod("setAdam", &CnnWrap::SetAdam),
-                        InstanceMethod("dispose", &CnnWrap::Dispose), InstanceMethod("numParams", &CnnWrap::NumParams)});
-  }
+  explicit ClassifierWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Self>(info) {}
 
-  explicit CnnWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CnnWrap>(info) {
-    auto c = info[0].As<Napi::Object>();
-    rdlab::CnnConfig cfg;
-    cfg.V = c.Get("vocabSize").As<Napi::Number>().Int32Value();
-    cfg.E = c.Get("embedDim").As<Napi::Number>().Int32Value();
-    cfg.F = c.Get("filters").As<Napi::Number>().Int32Value();
-    cfg.C = c.Get("numClasses").As<Napi::Number>().Int32Value();
-    auto ks = c.Get("kernelSizes").As<Napi::Array>();
-    for (uint32_t i = 0; i < ks.Length(); i++) cfg.kernels.push_back(ks.Get(i).As<Napi::Number>().Int32Value());
-    auto arr = info[1].As<Napi::Float32Array>();
-    size_t expected = (size_t)cfg.V * cfg.E + cfg.kernels.size() * cfg.F * (cfg.C + 1) + cfg.C;
-    for (int k : cfg.kernels) expected += (size_t)k * cfg.E * cfg.F;
-    if (arr.ElementLength() != expected)
-      throw Napi::RangeError::New(info.Env(), "parameters: expected " + std::to_string(expected) + " floats, got " + std::to_string(arr.ElementLength()));
-    model_ = std::make_unique<Cnn>(cfg, arr.Data());
-  }
-
- private:
-  std::unique_ptr<Cnn> model_;
-
-  Cnn& model(Napi::Env env) {
-    if (!model_) throw Napi::Error::New(env, "the classifier was disposed");
-    return *model_;
-  }
-
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
-    int B = info[2].As<Napi::Number>().Int32Value(), T = info[3].As<Napi::Number>().Int32Value();
-    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
-    const int32_t* lengths = data_of<int32_t>(info[1], (size_t)B, "lengths");
-    check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
-    const float* dropout = info[4].IsTypedArray() ? data_of<float>(info[4], (size_t)B * m.config.F * m.config.kernels.size(), "dropout") : nullptr;
-    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * m.config.C);
-    m.forward(ids, lengths, B, T, dropout, out.Data());
-    return out;
-  }
-
-  Napi::Value Backward(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
-    auto labels = info[0].As<Napi::Int32Array>();
-    for (size_t i = 0; i < labels.ElementLength(); i++)
-      if (labels[i] < 0 || labels[i] >= m.config.C) throw Napi::RangeError::New(info.Env(), "label outside the classes");
-    return Napi::Number::New(info.Env(), m.backward(labels.Data()));
-  }
-
-  Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
-    return Napi::Number::New(info.Env(), m.adam_step(info[0].As<Napi::Number>().DoubleValue(), info[1].As<Napi::Number>().DoubleValue(),
-                                                     info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Number>().DoubleValue(),
-                                                     info[4].As<Napi::Number>().DoubleValue(), info[5].As<Napi::Number>().Int32Value()));
-  }
-
-  Napi::Value GetParams(const Napi::CallbackInfo& info) { return copy_out(info.Env(), model(info.Env()).params.data(), model(info.Env()).num_params); }
-  Napi::Value GetGrads(const Napi::CallbackInfo& info) { return copy_out(info.Env(), model(info.Env()).grads.data(), model(info.Env()).num_params); }
-  Napi::Value NumParams(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)model(info.Env()).num_params); }
-
-  Napi::Value SetParams(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
-    std::memcpy(m.params.data(), data_of<float>(info[0], m.num_params, "parameters"), m.num_params * sizeof(float));
-    return info.Env().Undefined();
-  }
-
-  Napi::Value GetAdam(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
-    auto out = Napi::Array::New(info.Env(), 2);
-    out.Set((uint32_t)0, copy_out(info.Env(), m.m.data(), m.num_params));
-    out.Set((uint32_t)1, copy_out(info.Env(), m.v.data(), m.num_params));
-    return out;
-  }
-
-  Napi::Value SetAdam(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
-    std::memcpy(m.m.data(), data_of<float>(info[0], m.num_params, "adam m"), m.num_params * sizeof(float));
-    std::memcpy(m.v.data(), data_of<float>(info[1], m.num_params, "adam v"), m.num_params * sizeof(float));
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    model_.reset();
-    return info.Env().Undefined();
-  }
-};
-
-// The BERT reward model (bert.h): new NativeBert(config, params, trainable).
-class BertWrap : public Napi::ObjectWrap<BertWrap> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeBert",
-                       {InstanceMethod("forward", &BertWrap::Forward), InstanceMethod("backward", &BertWrap::Backward),
-                        InstanceMethod("adamStep", &BertWrap::AdamStep), InstanceMethod("getParams", &BertWrap::GetParams),
-                        InstanceMethod("setParams", &BertWrap::SetParams), InstanceMethod("getGrads", &BertWrap::GetGrads),
-                        InstanceMethod("getAdam", &BertWrap::GetAdam), InstanceMethod("setAdam", &BertWrap::SetAdam),
-                        InstanceMethod("dispose", &BertWrap::Dispose), InstanceMethod("numParams", &BertWrap::NumParams)});
-  }
-
-  explicit BertWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BertWrap>(info) {
-    auto c = info[0].As<Napi::Object>();
-    auto num = [&](const char* key) { return c.Get(key).As<Napi::Number>().Int32Value(); };
-    rdlab::BertConfig cfg{num("vocab_size"), num("max_position_embeddings"), num("type_vocab_size"), num("hidden_size"), num("num_hidden_layers"),
-                          num("num_attention_heads"), num("intermediate_size"), num("num_labels"), c.Get("layer_norm_eps").As<Napi::Number>().FloatValue()};
-    if (cfg.H <= 0 || cfg.C % cfg.H != 0) throw Napi::RangeError::New(info.Env(), "hidden_size must be a multiple of num_attention_heads");
-    auto arr = info[1].As<Napi::Float32Array>();
-    const size_t expected = rdlab::Bert::parameter_count(cfg);
-    if (arr.ElementLength() != expected)
-      throw Napi::RangeError::New(info.Env(), "parameters: expected " + std::to_string(expected) + " floats, got " + std::to_string(arr.ElementLength()));
-    model_ = std::make_unique<rdlab::Bert>(cfg, arr.Data(), info[2].ToBoolean().Value());
-  }
-
- private:
-  std::unique_ptr<rdlab::Bert> model_;
-
-  rdlab::Bert& model(Napi::Env env) {
-    if (!model_) throw Napi::Error::New(env, "the classifier was disposed");
-    return *model_;
-  }
-
-  rdlab::Bert& trainable(Napi::Env env) {
-    auto& m = model(env);
-    if (!m.trainable) throw Napi::Error::New(env, "the classifier was loaded frozen (scoring only): it has no gradients or Adam state");
-    return m;
-  }
-
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
-    auto& m = model(info.Env());
-    int B = info[2].As<Napi::Number>().Int32Value(), T = info[3].As<Napi::Number>().Int32Value();
-    if (T > m.config.P)
-      throw Napi::RangeError::New(info.Env(), std::to_string(T) + " positions exceed max_position_embeddings " + std::to_string(m.config.P));
-    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
-    const int32_t* lengths = data_of<int32_t>(info[1], (size_t)B, "lengths");
-    check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
-    const float* dropout = info[4].IsTypedArray() ? data_of<float>(info[4], (size_t)B * m.config.C, "dropout") : nullptr;
-    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * m.config.K);
-    m.forward(ids, lengths, B, T, dropout, out.Data());
-    return out;
+  static Napi::Function Define(Napi::Env env, const char* name) {
+    return Napi::ObjectWrap<Self>::DefineClass(
+        env, name,
+        {Self::InstanceMethod("forward", &Self::Forward), Self::InstanceMethod("backward", &Self::Backward),
+         Self::InstanceMethod("adamStep", &Self::AdamStep), Self::InstanceMethod("getParams", &Self::GetParams),
+         Self::InstanceMethod("setParams", &Self::SetParams), Self::InstanceMethod("getGrads", &Self::GetGrads),
+         Self::InstanceMethod("getAdam", &Self::GetAdam), Self::InstanceMethod("setAdam", &Self::SetAdam),
+         Self::InstanceMethod("dispose", &Self::Dispose), Self::InstanceMethod("numParams", &Self::NumParams)});
   }
 
   Napi::Value Backward(const Napi::CallbackInfo& info) {
     auto& m = trainable(info.Env());
     auto labels = info[0].As<Napi::Int32Array>();
     for (size_t i = 0; i < labels.ElementLength(); i++)
-      if (labels[i] < 0 || labels[i] >= m.config.K) throw Napi::RangeError::New(info.Env(), "label outside the classes");
+      if (labels[i] < 0 || labels[i] >= Self::classes(m)) throw Napi::RangeError::New(info.Env(), "label outside the classes");
     return Napi::Number::New(info.Env(), m.backward(labels.Data()));
   }
 
@@ -490,6 +361,89 @@ class BertWrap : public Napi::ObjectWrap<BertWrap> {
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     model_.reset();
     return info.Env().Undefined();
+  }
+
+ protected:
+  std::unique_ptr<Model> model_;
+
+  Model& model(Napi::Env env) {
+    if (!model_) throw Napi::Error::New(env, "the classifier was disposed");
+    return *model_;
+  }
+
+  Model& trainable(Napi::Env env) {
+    auto& m = model(env);
+    if (!m.trainable) throw Napi::Error::New(env, "the classifier was loaded frozen (scoring only): it has no gradients or Adam state");
+    return m;
+  }
+};
+
+class CnnWrap : public ClassifierWrap<CnnWrap, Cnn> {
+ public:
+  static Napi::Function Define(Napi::Env env) { return ClassifierWrap::Define(env, "NativeCnn"); }
+  static int classes(const Cnn& m) { return m.config.C; }
+
+  explicit CnnWrap(const Napi::CallbackInfo& info) : ClassifierWrap(info) {
+    auto c = info[0].As<Napi::Object>();
+    rdlab::CnnConfig cfg;
+    cfg.V = c.Get("vocabSize").As<Napi::Number>().Int32Value();
+    cfg.E = c.Get("embedDim").As<Napi::Number>().Int32Value();
+    cfg.F = c.Get("filters").As<Napi::Number>().Int32Value();
+    cfg.C = c.Get("numClasses").As<Napi::Number>().Int32Value();
+    auto ks = c.Get("kernelSizes").As<Napi::Array>();
+    for (uint32_t i = 0; i < ks.Length(); i++) cfg.kernels.push_back(ks.Get(i).As<Napi::Number>().Int32Value());
+    auto arr = info[1].As<Napi::Float32Array>();
+    size_t expected = (size_t)cfg.V * cfg.E + cfg.kernels.size() * cfg.F * (cfg.C + 1) + cfg.C;
+    for (int k : cfg.kernels) expected += (size_t)k * cfg.E * cfg.F;
+    if (arr.ElementLength() != expected)
+      throw Napi::RangeError::New(info.Env(), "parameters: expected " + std::to_string(expected) + " floats, got " + std::to_string(arr.ElementLength()));
+    model_ = std::make_unique<Cnn>(cfg, arr.Data());
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    int B = info[2].As<Napi::Number>().Int32Value(), T = info[3].As<Napi::Number>().Int32Value();
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    const int32_t* lengths = data_of<int32_t>(info[1], (size_t)B, "lengths");
+    check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
+    const float* dropout = info[4].IsTypedArray() ? data_of<float>(info[4], (size_t)B * m.config.F * m.config.kernels.size(), "dropout") : nullptr;
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * m.config.C);
+    m.forward(ids, lengths, B, T, dropout, out.Data());
+    return out;
+  }
+};
+
+// The BERT reward model (bert.h): new NativeBert(config, params, trainable).
+class BertWrap : public ClassifierWrap<BertWrap, rdlab::Bert> {
+ public:
+  static Napi::Function Define(Napi::Env env) { return ClassifierWrap::Define(env, "NativeBert"); }
+  static int classes(const rdlab::Bert& m) { return m.config.K; }
+
+  explicit BertWrap(const Napi::CallbackInfo& info) : ClassifierWrap(info) {
+    auto c = info[0].As<Napi::Object>();
+    auto num = [&](const char* key) { return c.Get(key).As<Napi::Number>().Int32Value(); };
+    rdlab::BertConfig cfg{num("vocab_size"), num("max_position_embeddings"), num("type_vocab_size"), num("hidden_size"), num("num_hidden_layers"),
+                          num("num_attention_heads"), num("intermediate_size"), num("num_labels"), c.Get("layer_norm_eps").As<Napi::Number>().FloatValue()};
+    if (cfg.H <= 0 || cfg.C % cfg.H != 0) throw Napi::RangeError::New(info.Env(), "hidden_size must be a multiple of num_attention_heads");
+    auto arr = info[1].As<Napi::Float32Array>();
+    const size_t expected = rdlab::Bert::parameter_count(cfg);
+    if (arr.ElementLength() != expected)
+      throw Napi::RangeError::New(info.Env(), "parameters: expected " + std::to_string(expected) + " floats, got " + std::to_string(arr.ElementLength()));
+    model_ = std::make_unique<rdlab::Bert>(cfg, arr.Data(), info[2].ToBoolean().Value());
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    auto& m = model(info.Env());
+    int B = info[2].As<Napi::Number>().Int32Value(), T = info[3].As<Napi::Number>().Int32Value();
+    if (T > m.config.P)
+      throw Napi::RangeError::New(info.Env(), std::to_string(T) + " positions exceed max_position_embeddings " + std::to_string(m.config.P));
+    const int32_t* ids = data_of<int32_t>(info[0], (size_t)B * T, "ids");
+    const int32_t* lengths = data_of<int32_t>(info[1], (size_t)B, "lengths");
+    check_ids(info.Env(), ids, (size_t)B * T, m.config.V);
+    const float* dropout = info[4].IsTypedArray() ? data_of<float>(info[4], (size_t)B * m.config.C, "dropout") : nullptr;
+    auto out = Napi::Float32Array::New(info.Env(), (size_t)B * m.config.K);
+    m.forward(ids, lengths, B, T, dropout, out.Data());
+    return out;
   }
 };
 

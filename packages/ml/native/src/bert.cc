@@ -1,6 +1,6 @@
 // The BERT reward model's forward, backward and Adam (see bert.h). GEMMs, LayerNorm and the erf
-// GELU are the decoder families' kernels (kernels.h); attention here is bidirectional with a key
-// padding mask instead of causal.
+// GELU are the decoder families' kernels (kernels.h); attention is kernels.h's with the key
+// padding mask (each row's length) instead of causal.
 #include "bert.h"
 
 #include <algorithm>
@@ -11,96 +11,6 @@
 #include "kernels.h"
 
 namespace rdlab {
-
-namespace {
-
-// Bidirectional self-attention over qkv [B,T,3C] (q | k | v, heads of D contiguous): row b's
-// queries attend to keys t2 < len[b]. modeling_bert.py adds the dtype's minimum to masked scores,
-// whose softmax weight is exactly 0 in float32, so leaving the keys out is the same. Padded
-// query rows are computed too (as transformers does); nothing downstream of the first token reads them.
-void attention_masked_forward(float* out, float* att, const float* qkv, const int32_t* len, int B, int T, int C, int H) {
-  const int D = C / H;
-  const float scale = 1.0f / std::sqrt((float)D);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; b++) {
-    for (int h = 0; h < H; h++) {
-      const int S = len[b];
-      for (int t = 0; t < T; t++) {
-        const float* q = qkv + ((size_t)b * T + t) * 3 * C + h * D;
-        float* a = att + (((size_t)b * H + h) * T + t) * T;
-        float maxv = -1e30f;
-        for (int t2 = 0; t2 < S; t2++) {
-          const float* k = qkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
-          float dot = 0.0f;
-          for (int i = 0; i < D; i++) dot += q[i] * k[i];
-          dot *= scale;
-          a[t2] = dot;
-          if (dot > maxv) maxv = dot;
-        }
-        float sum = 0.0f;
-        for (int t2 = 0; t2 < S; t2++) {
-          float e = std::exp(a[t2] - maxv);
-          a[t2] = e;
-          sum += e;
-        }
-        const float inv = 1.0f / sum;
-        for (int t2 = 0; t2 < T; t2++) a[t2] = t2 < S ? a[t2] * inv : 0.0f;
-        float* o = out + ((size_t)b * T + t) * C + h * D;
-        for (int i = 0; i < D; i++) o[i] = 0.0f;
-        for (int t2 = 0; t2 < S; t2++) {
-          const float* v = qkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
-          const float p = a[t2];
-          for (int i = 0; i < D; i++) o[i] += p * v[i];
-        }
-      }
-    }
-  }
-}
-
-// dqkv (overwritten) from dout [B,T,C]; scratch holds T floats per (b, h).
-void attention_masked_backward(float* dqkv, const float* dout, const float* qkv, const float* att, const int32_t* len, float* scratch, int B, int T,
-                               int C, int H) {
-  const int D = C / H;
-  const float scale = 1.0f / std::sqrt((float)D);
-  std::memset(dqkv, 0, sizeof(float) * (size_t)B * T * 3 * C);
-  // Parallel over b only: every query row of b writes the dk, dv of all of b's keys.
-#pragma omp parallel for schedule(static)
-  for (int b = 0; b < B; b++) {
-    const int S = len[b];
-    for (int h = 0; h < H; h++) {
-      float* datt = scratch + ((size_t)b * H + h) * T;
-      for (int t = 0; t < T; t++) {
-        const float* a = att + (((size_t)b * H + h) * T + t) * T;
-        const float* dy = dout + ((size_t)b * T + t) * C + h * D;
-        const float* q = qkv + ((size_t)b * T + t) * 3 * C + h * D;
-        float* dq = dqkv + ((size_t)b * T + t) * 3 * C + h * D;
-        float weighted = 0.0f;
-        for (int t2 = 0; t2 < S; t2++) {
-          const float* v = qkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
-          float* dv = dqkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
-          float d = 0.0f;
-          for (int i = 0; i < D; i++) {
-            d += v[i] * dy[i];
-            dv[i] += a[t2] * dy[i];
-          }
-          datt[t2] = d;
-          weighted += a[t2] * d;
-        }
-        for (int t2 = 0; t2 < S; t2++) {
-          const float dpre = a[t2] * (datt[t2] - weighted) * scale;
-          const float* k = qkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
-          float* dk = dqkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
-          for (int i = 0; i < D; i++) {
-            dq[i] += dpre * k[i];
-            dk[i] += dpre * q[i];
-          }
-        }
-      }
-    }
-  }
-}
-
-}  // namespace
 
 size_t Bert::parameter_count(const BertConfig& c) {
   const size_t C = c.C, F = c.F;
@@ -207,7 +117,7 @@ void Bert::forward(const int32_t* ids, const int32_t* lengths, int B, int T, con
     linear_forward(a.qkv.data(), 3 * C, x, P + o.q_w, P + o.q_b, (int)N, C, C);
     linear_forward(a.qkv.data() + C, 3 * C, x, P + o.k_w, P + o.k_b, (int)N, C, C);
     linear_forward(a.qkv.data() + 2 * C, 3 * C, x, P + o.v_w, P + o.v_b, (int)N, C, C);
-    attention_masked_forward(a.ctx.data(), a.att.data(), a.qkv.data(), lengths_.data(), B, T, C, H);
+    attention_forward(a.ctx.data(), a.att.data(), a.qkv.data(), B, T, C, H, lengths_.data());
     // BertSelfOutput: LayerNorm(dense(ctx) + x)
     linear_forward(a.res1.data(), C, a.ctx.data(), P + o.ao_w, P + o.ao_b, (int)N, C, C);
     for (size_t i = 0; i < N * C; i++) a.res1[i] += x[i];
@@ -287,7 +197,7 @@ double Bert::backward(const int32_t* labels) {
     std::fill(dres.begin(), dres.end(), 0.0f);
     layernorm_backward(dres.data(), G + o.ln1_w, G + o.ln1_b, da.data(), a.res1.data(), P + o.ln1_w, a.ln1_mean.data(), a.ln1_rstd.data(), (int)N, C);
     linear_backward(dctx.data(), G + o.ao_w, G + o.ao_b, dres.data(), C, a.ctx.data(), P + o.ao_w, (int)N, C, C, false);
-    attention_masked_backward(dqkv.data(), dctx.data(), a.qkv.data(), a.att.data(), lengths_.data(), scratch.data(), B, T, C, H);
+    attention_backward(dqkv.data(), dctx.data(), a.qkv.data(), a.att.data(), scratch.data(), B, T, C, H, lengths_.data());
     dx = dres;
     linear_backward(dx.data(), G + o.q_w, G + o.q_b, dqkv.data(), 3 * C, x, P + o.q_w, (int)N, C, C, true);
     linear_backward(dx.data(), G + o.k_w, G + o.k_b, dqkv.data() + C, 3 * C, x, P + o.k_w, (int)N, C, C, true);

@@ -19,6 +19,8 @@ class Cnn {
  public:
   Cnn(const CnnConfig& config, const float* params);
   const CnnConfig config;
+  // Always trainable: rdlab trains its CNN itself (the addon's classifier wrap asks).
+  static constexpr bool trainable = true;
   size_t num_params;
   std::vector<float> params, grads, m, v;
   std::vector<size_t> tensor_offsets, tensor_sizes;

@@ -1,5 +1,6 @@
 // Building blocks of the native engine: GEMM through CBLAS, and the row-wise kernels of GPT-2
-// (LayerNorm, tanh GELU, causal attention) with their backward passes, after llm.c.
+// (LayerNorm, GELU, attention: causal, or with BERT's key padding mask) with their backward
+// passes, after llm.c.
 //
 // Layout is row-major throughout. Legend: N rows (B·T), C width, B batch, T positions,
 // H heads, D = C/H head width.
@@ -254,19 +255,26 @@ inline void linear_backward(float* dinp, float* dW, float* dbias, const float* d
   }
 }
 
-// Causal self-attention over qkv [B,T,3C] (q | k | v, heads of D contiguous), saving the
-// probabilities att [B,H,T,T]. Parallel over (b, h): each pair owns its rows.
-inline void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int H) {
+// Self-attention over qkv [B,T,3C] (q | k | v, heads of D contiguous), saving the
+// probabilities att [B,H,T,T]. Query t of row b attends to the keys [0, keys): causal (the
+// decoders) without `lengths`, keys = t + 1; with `lengths` (BERT's key padding mask), keys =
+// lengths[b] for every query. modeling_bert.py adds the dtype's minimum to masked scores, whose
+// softmax weight is exactly 0 in float32, so leaving those keys out is the same. Parallel over
+// (b, h): each pair owns its rows.
+inline int attention_keys(const int32_t* lengths, int b, int t) { return lengths ? lengths[b] : t + 1; }
+
+inline void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int H, const int32_t* lengths = nullptr) {
   const int D = C / H;
   const float scale = 1.0f / std::sqrt((float)D);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < B; b++) {
     for (int h = 0; h < H; h++) {
       for (int t = 0; t < T; t++) {
+        const int keys = attention_keys(lengths, b, t);
         const float* q = qkv + ((size_t)b * T + t) * 3 * C + h * D;
         float* a = att + (((size_t)b * H + h) * T + t) * T;
         float maxv = -1e30f;
-        for (int t2 = 0; t2 <= t; t2++) {
+        for (int t2 = 0; t2 < keys; t2++) {
           const float* k = qkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
           float dot = 0.0f;
           for (int i = 0; i < D; i++) dot += q[i] * k[i];
@@ -275,16 +283,16 @@ inline void attention_forward(float* out, float* att, const float* qkv, int B, i
           if (dot > maxv) maxv = dot;
         }
         float sum = 0.0f;
-        for (int t2 = 0; t2 <= t; t2++) {
+        for (int t2 = 0; t2 < keys; t2++) {
           float e = std::exp(a[t2] - maxv);
           a[t2] = e;
           sum += e;
         }
         float inv = 1.0f / sum;
-        for (int t2 = 0; t2 < T; t2++) a[t2] = t2 <= t ? a[t2] * inv : 0.0f;
+        for (int t2 = 0; t2 < T; t2++) a[t2] = t2 < keys ? a[t2] * inv : 0.0f;
         float* o = out + ((size_t)b * T + t) * C + h * D;
         for (int i = 0; i < D; i++) o[i] = 0.0f;
-        for (int t2 = 0; t2 <= t; t2++) {
+        for (int t2 = 0; t2 < keys; t2++) {
           const float* v = qkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
           float p = a[t2];
           for (int i = 0; i < D; i++) o[i] += p * v[i];
@@ -295,7 +303,8 @@ inline void attention_forward(float* out, float* att, const float* qkv, int B, i
 }
 
 // dqkv (overwritten) from dout [B,T,C]; scratch holds T floats per (b, h).
-inline void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, float* scratch, int B, int T, int C, int H) {
+inline void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, float* scratch, int B, int T, int C, int H,
+                               const int32_t* lengths = nullptr) {
   const int D = C / H;
   const float scale = 1.0f / std::sqrt((float)D);
   std::memset(dqkv, 0, sizeof(float) * (size_t)B * T * 3 * C);
@@ -308,9 +317,10 @@ inline void attention_backward(float* dqkv, const float* dout, const float* qkv,
         const float* dy = dout + ((size_t)b * T + t) * C + h * D;
         const float* q = qkv + ((size_t)b * T + t) * 3 * C + h * D;
         float* dq = dqkv + ((size_t)b * T + t) * 3 * C + h * D;
+        const int keys = attention_keys(lengths, b, t);
         // through out = Σ att·v
         float weighted = 0.0f;
-        for (int t2 = 0; t2 <= t; t2++) {
+        for (int t2 = 0; t2 < keys; t2++) {
           const float* v = qkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
           float* dv = dqkv + ((size_t)b * T + t2) * 3 * C + 2 * C + h * D;
           float d = 0.0f;
@@ -322,7 +332,7 @@ inline void attention_backward(float* dqkv, const float* dout, const float* qkv,
           weighted += a[t2] * d;
         }
         // through the softmax, then the scaled dot products
-        for (int t2 = 0; t2 <= t; t2++) {
+        for (int t2 = 0; t2 < keys; t2++) {
           float dpre = a[t2] * (datt[t2] - weighted) * scale;
           const float* k = qkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
           float* dk = dqkv + ((size_t)b * T + t2) * 3 * C + C + h * D;
