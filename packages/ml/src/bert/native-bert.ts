@@ -4,7 +4,7 @@
  * order.
  */
 import type { Rng } from '@rdlab/core';
-import type { AdamOptions, BertClassifier, TokenBatch } from '../engine.js';
+import { type AdamOptions, type BertClassifier, frozenError, type TokenBatch } from '../engine.js';
 import { loadAddon, type NativeCnnHandle } from '../native/addon.js';
 import { NativeParameters } from '../native/flat.js';
 import { ParameterOwner } from '../parameter-owner.js';
@@ -57,7 +57,7 @@ export class NativeBertClassifier extends ParameterOwner implements BertClassifi
     options: AdamOptions,
     rng: Rng,
   ): { loss: number } {
-    if (this.frozen) throw new Error('the BERT classifier was loaded frozen (scoring only)');
+    if (this.frozen) throw frozenError('BERT classifier', 'trainStep');
     const B = batch.batchSize;
     const p = prepareBertBatch(this.config, batch.ids, B, batch.length, lengths);
     const handle = this.parameters.handle;

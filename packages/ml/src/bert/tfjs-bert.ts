@@ -7,7 +7,7 @@
  */
 import type { Rng } from '@rdlab/core';
 import * as tf from '@tensorflow/tfjs';
-import type { AdamOptions, BertClassifier, TokenBatch } from '../engine.js';
+import { type AdamOptions, type BertClassifier, frozenError, type TokenBatch } from '../engine.js';
 import { embeddingLookup, geluErf, layerNorm, linear, type Params, param } from '../gpt2/layers.js';
 import { ParameterOwner } from '../parameter-owner.js';
 import type { TensorMap } from '../safetensors.js';
@@ -187,7 +187,7 @@ export class TfjsBertClassifier extends ParameterOwner implements BertClassifier
     options: AdamOptions,
     rng: Rng,
   ): { loss: number } {
-    if (this.frozen) throw new Error('the BERT classifier was loaded frozen (scoring only)');
+    if (this.frozen) throw frozenError('BERT classifier', 'trainStep');
     const dropout = pooledDropoutMask(this.config, batch.batchSize, rng);
     const { loss, gradients } = this.lossAndGradients(batch, lengths, labels, dropout);
     this.parameters.step(gradients, { gradientClipNorm: 0, ...options });

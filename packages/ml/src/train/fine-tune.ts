@@ -4,10 +4,8 @@
  * 0.1 on the pooled output), for any {@link RewardClassifier}. A pipeline stage calls this with
  * its own examples and seed; the result's per-epoch losses are what it records.
  */
-import { createRng } from '@rdlab/core';
 import type { AdamOptions, RewardClassifier } from '../engine.js';
-import { epochBatches, padBatch } from './batches.js';
-import type { LabelledSequence, TrainingProgress } from './pretrain.js';
+import { classifierEpochs, type LabelledSequence, type TrainingProgress } from './pretrain.js';
 
 export interface FineTuneOptions {
   /** @defaultValue 1 */
@@ -53,26 +51,14 @@ export function fineTuneClassifier(
   for (const e of examples)
     if (!Number.isInteger(e.label) || e.label < 0 || e.label >= model.numClasses)
       throw new RangeError(`label ${e.label} is outside the ${model.numClasses} classes`);
-  const epochLosses: number[] = [];
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const rng = createRng(seed, 'fine-tune-epoch', epoch);
-    const batches = epochBatches(examples.length, batchSize, rng);
-    let sum = 0;
-    batches.forEach((indices, step) => {
-      const rows = indices.map((i) => examples[i] as LabelledSequence);
-      const batch = padBatch(
-        rows.map((r) => r.ids),
-        padId,
-        model.maxLength,
-        false,
-      );
-      const labels = Int32Array.from(rows, (r) => r.label);
-      const { loss } = model.trainStep(batch, batch.lengths, labels, adam, rng);
-      sum += loss;
-      options.onStep?.({ epoch, step, stepsPerEpoch: batches.length, loss });
-    });
-    epochLosses.push(sum / Math.max(1, batches.length));
-    if (options.onEpoch?.(epoch, epochLosses[epoch] as number) === false) break;
-  }
+  const epochLosses = classifierEpochs(model, examples, padId, {
+    epochs,
+    batchSize,
+    adam,
+    seed,
+    rngTag: 'fine-tune-epoch',
+    onStep: options.onStep,
+    onEpoch: options.onEpoch,
+  });
   return { epochLosses };
 }

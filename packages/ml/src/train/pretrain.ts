@@ -58,16 +58,23 @@ export interface LabelledSequence {
   label: number;
 }
 
-/** Cross-entropy training of the reward classifier. Returns the last epoch's mean loss. */
-export function trainClassifier(
+/**
+ * Cross-entropy epochs of a reward classifier: each a seeded shuffle (keyed by `rngTag`) cut into
+ * right-padded batches, truncated to `classifier.maxLength`. Returns each epoch's mean loss;
+ * `onEpoch` returning `false` stops after that epoch.
+ */
+export function classifierEpochs(
   classifier: RewardClassifier,
-  examples: LabelledSequence[],
+  examples: readonly LabelledSequence[],
   padId: number,
-  options: SupervisedOptions,
-): number {
-  let epochLoss = Number.NaN;
+  options: SupervisedOptions & {
+    rngTag: string;
+    onEpoch?: (epoch: number, loss: number) => boolean | undefined;
+  },
+): number[] {
+  const epochLosses: number[] = [];
   for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const rng = createRng(options.seed, 'classifier-epoch', epoch);
+    const rng = createRng(options.seed, options.rngTag, epoch);
     const batches = epochBatches(examples.length, options.batchSize, rng);
     let sum = 0;
     batches.forEach((indices, step) => {
@@ -83,9 +90,24 @@ export function trainClassifier(
       sum += loss;
       options.onStep?.({ epoch, step, stepsPerEpoch: batches.length, loss });
     });
-    epochLoss = sum / Math.max(1, batches.length);
+    epochLosses.push(sum / Math.max(1, batches.length));
+    if (options.onEpoch?.(epoch, epochLosses[epoch] as number) === false) break;
   }
-  return epochLoss;
+  return epochLosses;
+}
+
+/** Cross-entropy training of the reward classifier. Returns the last epoch's mean loss. */
+export function trainClassifier(
+  classifier: RewardClassifier,
+  examples: LabelledSequence[],
+  padId: number,
+  options: SupervisedOptions,
+): number {
+  return (
+    classifierEpochs(classifier, examples, padId, { ...options, rngTag: 'classifier-epoch' }).at(
+      -1,
+    ) ?? Number.NaN
+  );
 }
 
 /** Class probabilities `[N, C]` for sequences, batched. */
