@@ -23,10 +23,19 @@ export interface TargetTokens {
  */
 export function tokenizerIdentity(tokenizer: TextTokenizer): string {
   if (tokenizer instanceof HfTokenizer) return tokenizer.identity;
-  if (tokenizer instanceof BpeTokenizer)
-    return createHash('sha256').update(JSON.stringify(tokenizer.toJSON())).digest('hex');
+  if (tokenizer instanceof BpeTokenizer) {
+    // Hashing the vocabulary is not free, and evaluation asks once per chunk: once per object.
+    let identity = bpeIdentities.get(tokenizer);
+    if (identity === undefined) {
+      identity = createHash('sha256').update(JSON.stringify(tokenizer.toJSON())).digest('hex');
+      bpeIdentities.set(tokenizer, identity);
+    }
+    return identity;
+  }
   throw new Error('tokenizerIdentity: an HfTokenizer or a BpeTokenizer is needed');
 }
+
+const bpeIdentities = new WeakMap<BpeTokenizer, string>();
 
 /**
  * `text` in `tokenizer`'s ids. `specialTokens: false` leaves out the post-processor's tokens (OPT's
